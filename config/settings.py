@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "connectors",
     "connectors.thg",
     "connectors.thg.sandbox",
+    "connectors.tiktok",
+    "connectors.tiktok.sandbox",
     "catalog",
     "inventory",
     "orders",
