@@ -1,0 +1,29 @@
+"""Which streams each connector kind has, and the function that runs each."""
+
+from importlib import import_module
+
+from .models import Connector
+
+_MODULES = {
+    Connector.Kind.THG: "connectors.thg.streams",
+    Connector.Kind.TIKTOK_SHOP: "connectors.tiktok.streams",
+}
+
+
+def _module(connector: Connector):
+    return import_module(_MODULES[connector.kind])
+
+
+def streams_for(connector: Connector) -> list[str]:
+    """The kind's streams, in the order one full cycle runs them."""
+    return list(_module(connector).STREAMS)
+
+
+def stream_function(connector: Connector, stream: str):
+    streams = _module(connector).STREAMS
+    if stream not in streams:
+        raise ValueError(
+            f"{connector.get_kind_display()} has no {stream!r} stream; it has "
+            f"{', '.join(streams)}."
+        )
+    return streams[stream]
