@@ -1,6 +1,10 @@
 """Locations, stock per location, its ledger, and push snapshots."""
 
+import hashlib
+import secrets
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -11,6 +15,7 @@ class Location(models.Model):
     class CoordinatesSource(models.TextChoices):
         NONE = "", "None"
         POSTCODE = "postcode", "Postal code"
+        DISTRICT = "district", "Postal district (centre)"
         CITY = "city", "City"
         MANUAL = "manual", "Typed on the location"
 
@@ -21,15 +26,37 @@ class Location(models.Model):
     city = models.CharField(max_length=100, blank=True)
     region = models.CharField("county or state", max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
-    country_code = models.CharField(max_length=2, default="GB")
+    country_code = models.CharField(
+        max_length=2, default="GB", help_text="ISO 3166 code: GB, US, DE, ..."
+    )
     latitude = models.DecimalField(
-        max_digits=9, decimal_places=6, null=True, blank=True
+        max_digits=9, decimal_places=6, null=True, blank=True, editable=False
     )
     longitude = models.DecimalField(
-        max_digits=9, decimal_places=6, null=True, blank=True
+        max_digits=9, decimal_places=6, null=True, blank=True, editable=False
     )
     coordinates_source = models.CharField(
-        max_length=10, choices=CoordinatesSource.choices, blank=True
+        max_length=10, choices=CoordinatesSource.choices, blank=True, editable=False
+    )
+    manual_latitude = models.DecimalField(
+        "typed latitude",
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Used only when the address cannot be geocoded.",
+    )
+    manual_longitude = models.DecimalField(
+        "typed longitude",
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Used only when the address cannot be geocoded.",
+    )
+    priority = models.PositiveIntegerField(
+        default=100,
+        help_text="Routing tries locations with a lower number first.",
     )
     fulfillment_integration = models.CharField(
         "3PL integration",
@@ -48,10 +75,72 @@ class Location(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["priority", "name"]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        from . import geocoding
+
+        self.country_code = self.country_code.strip().upper()
+        if self.country_code == "UK":
+            self.country_code = "GB"
+        try:
+            self.postal_code = geocoding.normalize_postal_code(
+                self.country_code, self.postal_code
+            )
+        except geocoding.InvalidPostalCode as exc:
+            raise ValidationError({"postal_code": str(exc)}) from exc
+        if (self.manual_latitude is None) != (self.manual_longitude is None):
+            raise ValidationError(
+                "Type both a latitude and a longitude, or neither of them."
+            )
+
+    def refresh_coordinates(self) -> None:
+        """Set the coordinates from the address, else from the typed ones.
+
+        The address is geocoded offline (postal code, then postal district,
+        then city); when none of them is known, the typed coordinates are
+        used, and with none of those the coordinates are cleared.
+        """
+        from . import geocoding
+
+        found = geocoding.geocode(self.country_code, self.postal_code, self.city)
+        if found is not None:
+            self.latitude = found.latitude
+            self.longitude = found.longitude
+            self.coordinates_source = found.source
+        elif self.manual_latitude is not None and self.manual_longitude is not None:
+            self.latitude = self.manual_latitude
+            self.longitude = self.manual_longitude
+            self.coordinates_source = self.CoordinatesSource.MANUAL
+        else:
+            self.latitude = None
+            self.longitude = None
+            self.coordinates_source = self.CoordinatesSource.NONE
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or set(update_fields) & _ADDRESS_FIELDS:
+            self.refresh_coordinates()
+            if update_fields is not None:
+                kwargs["update_fields"] = set(update_fields) | _COORDINATE_FIELDS
+        super().save(*args, **kwargs)
+
+    @property
+    def is_available_for_routing(self) -> bool:
+        return self.active and not self.paused
+
+
+_ADDRESS_FIELDS = {
+    "postal_code",
+    "city",
+    "country_code",
+    "manual_latitude",
+    "manual_longitude",
+}
+_COORDINATE_FIELDS = {"latitude", "longitude", "coordinates_source"}
 
 
 class ExternalLocation(models.Model):
@@ -200,3 +289,84 @@ class InventorySnapshot(models.Model):
 
     def __str__(self):
         return f"{self.identifier} on {self.connector}: {self.accepted_quantity}"
+
+
+class InventoryChange(models.Model):
+    """A product whose total for one connector may differ from its snapshot.
+
+    Every stock service marks the products it touches, in the transaction
+    that touches them, so finding what to push reads these rows instead of
+    the whole catalog. A mark is removed only once the product's total equals
+    the quantity the connector accepted, and only if ``token`` is still the
+    one read, so a change made meanwhile keeps its mark.
+    """
+
+    connector = models.ForeignKey(
+        "connectors.Connector", on_delete=models.CASCADE, related_name="+"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.CASCADE, related_name="+"
+    )
+    token = models.BigIntegerField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "product"], name="unique_inventory_change"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} on {self.connector_id}"
+
+
+def hash_token(raw_token: str) -> str:
+    """Return the SHA-256 hex digest stored for a warehouse API token.
+
+    The tokens are 256-bit random strings, so a fast hash is enough and lets
+    the API find the integration by its hash.
+    """
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+class WarehouseIntegration(models.Model):
+    """A warehouse system (3PL or WMS) that calls the warehouse API."""
+
+    name = models.CharField(max_length=100, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    token_prefix = models.CharField(
+        max_length=8,
+        editable=False,
+        help_text="The first characters of the token, to tell tokens apart.",
+    )
+    locations = models.ManyToManyField(
+        Location,
+        blank=True,
+        related_name="warehouse_integrations",
+        help_text="The locations this integration may read and write.",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    token_issued_at = models.DateTimeField(null=True, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def issue_token(self) -> str:
+        """Store the hash of a new random token and return the token itself.
+
+        The token is shown once; only its hash and first characters are kept.
+        The caller saves the integration.
+        """
+        from django.utils import timezone
+
+        raw_token = "jwh_" + secrets.token_urlsafe(32)
+        self.token_hash = hash_token(raw_token)
+        self.token_prefix = raw_token[:8]
+        self.token_issued_at = timezone.now()
+        return raw_token

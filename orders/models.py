@@ -308,3 +308,93 @@ class OrderException(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class RoutingRule(models.Model):
+    """One rule of the routing engine; rules are tried by position.
+
+    A rule matches an order when every filter it sets matches (an empty
+    filter matches any order). The first rule that matches and can serve
+    every open line wins; otherwise the next one is tried.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.PositiveIntegerField(
+        default=0, help_text="Rules are tried from the lowest position up."
+    )
+    active = models.BooleanField(default=True)
+    connector = models.ForeignKey(
+        "connectors.Connector",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="routing_rules",
+        help_text="Only orders of this connector. Empty: every connector.",
+    )
+    countries = models.CharField(
+        "ship-to countries",
+        max_length=200,
+        blank=True,
+        help_text="ISO codes, comma-separated (GB, US). Empty: any country.",
+    )
+    tags = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Orders carrying any of these tags, comma-separated. "
+        "Empty: any order.",
+    )
+    skus = models.TextField(
+        "SKUs",
+        blank=True,
+        help_text="Orders with a line of any of these SKUs, one per line or "
+        "comma-separated. Empty: any order.",
+    )
+    check_stock = models.BooleanField(
+        default=True,
+        help_text="Pick only locations with enough available stock. Off: take "
+        "the first candidate and commit what stock it has.",
+    )
+    allow_split = models.BooleanField(
+        default=False,
+        help_text="Let one order ship from several locations when no single "
+        "location has every line.",
+    )
+    closest_wins = models.BooleanField(
+        default=False,
+        help_text="Try the location closest to the ship-to postal code first, "
+        "instead of the candidates' priority.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class RoutingRuleLocation(models.Model):
+    """A candidate location of a routing rule, with its priority in the rule."""
+
+    rule = models.ForeignKey(
+        RoutingRule, on_delete=models.CASCADE, related_name="candidates"
+    )
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.CASCADE, related_name="+"
+    )
+    priority = models.PositiveIntegerField(
+        default=0, help_text="Lower numbers are tried first."
+    )
+
+    class Meta:
+        verbose_name = "candidate location"
+        ordering = ["rule", "priority", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "location"], name="unique_rule_location"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.location} in {self.rule}"
