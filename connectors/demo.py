@@ -1,0 +1,220 @@
+"""The demo data set: a catalog, two UK locations with stock, a THG
+connector pointed at the THG sandbox, and sandbox-side orders.
+
+:func:`load` is idempotent: running it again changes nothing that is
+already there, so the demo can be started any number of times.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from catalog import gtin
+from catalog.models import ChannelListing, Product
+from inventory.models import ExternalLocation, Location, StockLevel
+
+from .models import Connector
+
+logger = logging.getLogger(__name__)
+
+DEMO_USERNAME = "admin"
+DEMO_PASSWORD = "junction-demo"
+THG_CONNECTOR_NAME = "THG Demo"
+THG_REALM = "junction-demo"
+THG_CLIENT_ID = "junction-hub"
+# A value for the sandbox only; it is encrypted at rest like any other secret.
+THG_CLIENT_SECRET = "sandbox-client-secret-7Hq2"
+THG_INBOUND_USERNAME = "thg-demo"
+THG_INBOUND_PASSWORD = "sandbox-inbound-password-Lk9"
+# GS1 company prefix for the demo catalog's UPCs.
+UPC_PREFIX = "501234567"
+
+LOCATIONS = [
+    {
+        "name": "Leeds",
+        "code": "leeds",
+        "external_id": "WH-LEEDS-01",
+        "address_line1": "Unit 4, Stourton Link",
+        "city": "Leeds",
+        "region": "West Yorkshire",
+        "postal_code": "LS10 1RW",
+        "latitude": "53.772500",
+        "longitude": "-1.522100",
+    },
+    {
+        "name": "Manchester",
+        "code": "manchester",
+        "external_id": "WH-MCR-02",
+        "address_line1": "Trafford Park Road",
+        "city": "Manchester",
+        "region": "Greater Manchester",
+        "postal_code": "M17 1AN",
+        "latitude": "53.468600",
+        "longitude": "-2.306700",
+    },
+]
+
+PRODUCTS = [
+    ("MUG-BLUE", "Blue mug"),
+    ("MUG-RED", "Red mug"),
+    ("MUG-GREEN", "Green mug"),
+    ("TEE-WHT-S", "White tee, S"),
+    ("TEE-WHT-M", "White tee, M"),
+    ("TEE-WHT-L", "White tee, L"),
+    ("TEE-BLK-S", "Black tee, S"),
+    ("TEE-BLK-M", "Black tee, M"),
+    ("TEE-BLK-L", "Black tee, L"),
+    ("HOOD-GRY-M", "Grey hoodie, M"),
+    ("HOOD-GRY-L", "Grey hoodie, L"),
+    ("CAP-NVY", "Navy cap"),
+    ("SOCK-3PK", "Socks, 3 pack"),
+    ("BOTTLE-750", "Steel bottle, 750 ml"),
+    ("TOTE-CANVAS", "Canvas tote"),
+    ("NOTE-A5", "A5 notebook"),
+    ("PEN-SET", "Pen set"),
+    ("CANDLE-FIG", "Fig candle"),
+    ("CANDLE-SEA", "Sea salt candle"),
+    ("PROT-VAN-1KG", "Whey protein, vanilla, 1 kg"),
+    ("PROT-CHO-1KG", "Whey protein, chocolate, 1 kg"),
+    ("BAR-PB-12", "Protein bars, peanut, 12"),
+    ("SHAKER-600", "Shaker, 600 ml"),
+    ("SERUM-VITC", "Vitamin C serum"),
+    ("CREAM-NIGHT", "Night cream"),
+    ("MASK-CLAY", "Clay mask"),
+    ("BALM-LIP", "Lip balm"),
+    ("SPF-50", "Sun cream SPF 50"),
+]
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    connector: Connector
+    products: int
+    sandbox_orders: int
+
+
+def demo_upc(index: int) -> str:
+    """Return the index-th demo UPC as EAN-13: prefix, item number, check digit."""
+    body = f"{UPC_PREFIX}{index:03d}"
+    return body + str(gtin.check_digit(body))
+
+
+def _stock_for(index: int, location_index: int) -> int:
+    # Deterministic, uneven stock: some items only at one location, a few
+    # low, so that routing has choices to make.
+    return [(index * 7 + 3) % 25, (index * 5 + 11) % 18][location_index]
+
+
+@transaction.atomic
+def load(base_url: str) -> DemoSummary:
+    """Create the demo data (where missing) and point the connector at ``base_url``."""
+    _ensure_superuser()
+    connector = _ensure_thg_connector(base_url)
+    products = _ensure_products(connector)
+    _ensure_locations(connector, products)
+    orders = _ensure_sandbox(connector, products)
+    return DemoSummary(
+        connector=connector, products=len(products), sandbox_orders=orders
+    )
+
+
+def _ensure_superuser() -> None:
+    users = get_user_model()
+    if not users.objects.filter(username=DEMO_USERNAME).exists():
+        users.objects.create_superuser(
+            DEMO_USERNAME, "admin@example.test", DEMO_PASSWORD
+        )
+
+
+def _ensure_thg_connector(base_url: str) -> Connector:
+    sandbox_url = base_url.rstrip("/") + "/sandbox/thg"
+    connector, created = Connector.objects.get_or_create(
+        name=THG_CONNECTOR_NAME,
+        defaults={
+            "kind": Connector.Kind.THG,
+            "identifier_strategy": Connector.IdentifierStrategy.CHANNEL_SKU,
+            "thg_realm": THG_REALM,
+            "thg_client_id": THG_CLIENT_ID,
+            "thg_client_secret": THG_CLIENT_SECRET,
+            "thg_locations": "\n".join(
+                f"{spec['name']}:{spec['external_id']}" for spec in LOCATIONS
+            ),
+            "inbound_username": THG_INBOUND_USERNAME,
+            "status": Connector.Status.CONNECTED,
+            "orders_interval_minutes": 1,
+            "fulfillments_interval_minutes": 1,
+            "inventory_interval_minutes": 2,
+        },
+    )
+    if created:
+        connector.set_inbound_password(THG_INBOUND_PASSWORD)
+    # The port can change between runs; the endpoints follow it.
+    connector.api_url = sandbox_url
+    connector.auth_url = sandbox_url
+    connector.save()
+    return connector
+
+
+def _ensure_products(connector: Connector) -> list[Product]:
+    products = []
+    for index, (sku, name) in enumerate(PRODUCTS, start=1):
+        upc = demo_upc(index)
+        product, _ = Product.objects.get_or_create(
+            sku=sku, defaults={"name": name, "upc": gtin.normalize(upc)}
+        )
+        ChannelListing.objects.get_or_create(
+            product=product,
+            connector=connector,
+            defaults={"channel_sku": gtin.normalize(upc)},
+        )
+        products.append(product)
+    return products
+
+
+def _ensure_locations(connector: Connector, products: list[Product]) -> None:
+    from inventory import stock
+    from inventory.models import StockMovement
+
+    for location_index, spec in enumerate(LOCATIONS):
+        fields = {k: v for k, v in spec.items() if k not in ("name", "external_id")}
+        location, created = Location.objects.get_or_create(
+            name=spec["name"], defaults={**fields, "coordinates_source": "manual"}
+        )
+        ExternalLocation.objects.get_or_create(
+            connector=connector,
+            location=location,
+            defaults={
+                "external_id": spec["external_id"],
+                "external_name": spec["name"],
+            },
+        )
+        if not created and StockLevel.objects.filter(location=location).exists():
+            continue
+        for index, product in enumerate(products, start=1):
+            stock.set_on_hand(
+                product,
+                location,
+                _stock_for(index, location_index),
+                reason=StockMovement.Reason.IMPORT,
+                reference="demo data",
+            )
+
+
+def _ensure_sandbox(connector: Connector, products: list[Product]) -> int:
+    from connectors.thg.sandbox import services as sandbox
+
+    account = sandbox.ensure_account(
+        THG_REALM, THG_CLIENT_ID, THG_CLIENT_SECRET, active=True
+    )
+    sandbox.set_warehouses(
+        account, [(spec["external_id"], spec["name"]) for spec in LOCATIONS]
+    )
+    sandbox.add_listings(
+        account,
+        [(gtin.as_ean13(product.upc), product.name) for product in products],
+    )
+    if not sandbox.order_count(account):
+        sandbox.generate_orders(account, 20, seed=2026)
+    return sandbox.order_count(account)
