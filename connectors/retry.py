@@ -36,7 +36,7 @@ def call_with_retries(
     *,
     description: str,
     attempts: int = DEFAULT_ATTEMPTS,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     on_retry: Callable[[RetryableError], None] | None = None,
 ) -> T:
     """Run ``call``, retrying it on :class:`RetryableError` up to ``attempts`` times."""
@@ -57,5 +57,5 @@ def call_with_retries(
             )
             if on_retry is not None:
                 on_retry(exc)
-            sleep(delay)
+            (sleep or time.sleep)(delay)
     raise AssertionError("unreachable")
