@@ -1,6 +1,6 @@
 """THG payloads to hub records and back. Pure functions: no database."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from connectors.records import (
@@ -36,6 +36,11 @@ RETURN_STATUS_RANK = {
 def parse_time(value: str) -> datetime:
     """Parse THG's RFC 3339 time (``2026-11-30T10:15:00Z``) as an aware datetime."""
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def format_time(value: datetime) -> str:
+    """Format an aware datetime as THG's RFC 3339 UTC form."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_money(value) -> Decimal | None:
@@ -126,7 +131,7 @@ def dispatch_payload(fulfillment, warehouse_id: str) -> dict:
         "carrier": fulfillment.carrier,
         "service": fulfillment.service,
         "tracking_number": fulfillment.tracking_number,
-        "dispatched_at": fulfillment.shipped_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "dispatched_at": format_time(fulfillment.shipped_at),
         "lines": [
             {"line_id": line.line.external_id, "quantity": line.quantity}
             for line in fulfillment.lines.all()

@@ -2,9 +2,9 @@
 
 from django.utils import timezone
 
-from connectors.errors import PermanentError
+from connectors.errors import PermanentError, RetryableError
 from connectors.models import OutboxMessage
-from orders.models import Fulfillment, OrderException
+from orders.models import Fulfillment, OrderException, Return
 
 from . import mapping
 from .client import THGClient
@@ -58,7 +58,85 @@ def deliver_acknowledgement(client: THGClient, message: OutboxMessage) -> dict:
     return {}
 
 
+def deliver_return(client: THGClient, message: OutboxMessage) -> dict:
+    """Send a return created in the hub; store THG's id for it."""
+    return_request = Return.objects.select_related("order").get(
+        pk=message.payload["return_id"]
+    )
+    payload = {
+        "return_reference": message.reference,
+        "order_id": return_request.order.external_id,
+        "lines": [
+            {
+                "line_id": line.line.external_id,
+                "quantity": line.quantity,
+                "reason": line.reason,
+            }
+            for line in return_request.lines.select_related("line")
+        ],
+    }
+    try:
+        response = client.create_return(payload)
+    except PermanentError as exc:
+        _reject_return(return_request, exc)
+        raise
+    Return.objects.filter(pk=return_request.pk).update(
+        external_id=str(response.get("id", "")),
+        channel_status=response.get("status", ""),
+        delivery=Fulfillment.Delivery.SENT,
+        channel_error="",
+    )
+    return response
+
+
+def deliver_return_receipt(client: THGClient, message: OutboxMessage) -> dict:
+    """Send a receipt; it waits until THG has given the return an id."""
+    return_request = Return.objects.select_related("order").get(
+        pk=message.payload["return_id"]
+    )
+    if not return_request.external_id:
+        raise RetryableError(
+            f"Return {return_request.reference} has no THG id yet; the receipt "
+            "is sent once THG accepted the return."
+        )
+    payload = {
+        "receipt_reference": message.reference,
+        "received_at": mapping.format_time(
+            return_request.received_at or timezone.now()
+        ),
+        "lines": message.payload["lines"],
+    }
+    try:
+        response = client.post_return_receipt(return_request.external_id, payload)
+    except PermanentError as exc:
+        _reject_return(return_request, exc)
+        raise
+    Return.objects.filter(pk=return_request.pk).update(
+        channel_status=response.get("status", return_request.channel_status)
+    )
+    return response
+
+
+def _reject_return(return_request: Return, exc: PermanentError) -> None:
+    reason = exc.detail or str(exc)
+    Return.objects.filter(pk=return_request.pk).update(
+        delivery=Fulfillment.Delivery.REJECTED, channel_error=reason
+    )
+    OrderException.objects.update_or_create(
+        order=return_request.order,
+        kind=OrderException.Kind.CHANNEL_REJECTED,
+        line=None,
+        resolved_at=None,
+        defaults={
+            "message": f"THG rejected return {return_request.reference}: {reason}",
+            "identifier": return_request.reference,
+        },
+    )
+
+
 HANDLERS = {
+    OutboxMessage.Kind.RETURN: deliver_return,
+    OutboxMessage.Kind.RETURN_RECEIPT: deliver_return_receipt,
     OutboxMessage.Kind.DISPATCH: deliver_dispatch,
     OutboxMessage.Kind.ACKNOWLEDGEMENT: deliver_acknowledgement,
 }
