@@ -48,7 +48,7 @@ class ConnectorAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = ["key", "status", "status_detail", "status_changed_at"]
     inlines = [RecentSyncRunInline]
-    actions = ["run_sync_now"]
+    actions = ["test_connection", "run_sync_now"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "status", "status_detail", "key"]}),
         (
@@ -114,6 +114,25 @@ class ConnectorAdmin(admin.ModelAdmin):
                 "shown only this once: send it with the username "
                 f"{obj.inbound_username!r} to THG support now.",
                 messages.WARNING,
+            )
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request, queryset):
+        from .thg.connection import check_connection
+
+        for connector in queryset:
+            if connector.kind != Connector.Kind.THG:
+                self.message_user(
+                    request,
+                    f"{connector}: the connection test is for THG connectors.",
+                    messages.WARNING,
+                )
+                continue
+            result = check_connection(connector)
+            self.message_user(
+                request,
+                f"{connector}: {result.message}",
+                messages.SUCCESS if result.ok else messages.ERROR,
             )
 
     @admin.action(description="Run sync now (every enabled stream)")

@@ -204,6 +204,7 @@ def _ensure_locations(connector: Connector, products: list[Product]) -> None:
 
 def _ensure_sandbox(connector: Connector, products: list[Product]) -> int:
     from connectors.thg.sandbox import services as sandbox
+    from connectors.thg.sandbox.models import SandboxOrder
 
     account = sandbox.ensure_account(
         THG_REALM, THG_CLIENT_ID, THG_CLIENT_SECRET, active=True
@@ -215,6 +216,7 @@ def _ensure_sandbox(connector: Connector, products: list[Product]) -> int:
         account,
         [(gtin.as_ean13(product.upc), product.name) for product in products],
     )
-    if not sandbox.order_count(account):
+    orders = SandboxOrder.objects.filter(account=account)
+    if not orders.exists():
         sandbox.generate_orders(account, 20, seed=2026)
-    return sandbox.order_count(account)
+    return orders.count()

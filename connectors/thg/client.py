@@ -145,6 +145,10 @@ class THGClient:
             code=error,
         )
 
+    def forget_token(self) -> None:
+        """Drop the cached token, so the next call fetches a new one."""
+        token_cache.drop(self._cache_key)
+
     def token(self) -> str:
         return token_cache.get(self._cache_key) or self.fetch_token()
 
