@@ -167,7 +167,12 @@ def _create_orders(connector: Connector, records: list[OrderRecord]) -> list[Ord
     if not records:
         return []
     orders = [
-        Order(connector=connector, status=_initial_status(r), **_order_values(r))
+        Order(
+            connector=connector,
+            external_id=r.external_id,
+            status=_initial_status(r),
+            **_order_values(r),
+        )
         for r in records
     ]
     Order.objects.bulk_create(orders)
