@@ -1,5 +1,6 @@
 """Locations, stock per location, its ledger, and push snapshots."""
 
+import contextlib
 import hashlib
 import secrets
 
@@ -80,12 +81,26 @@ class Location(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        from . import geocoding
+
+        self.country_code = geocoding.normalize_country(self.country_code)
+        # An invalid code is kept as typed: clean() reports it in forms.
+        with contextlib.suppress(geocoding.InvalidPostalCode):
+            self.postal_code = geocoding.normalize_postal_code(
+                self.country_code, self.postal_code
+            )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or set(update_fields) & _ADDRESS_FIELDS:
+            self.refresh_coordinates()
+            if update_fields is not None:
+                kwargs["update_fields"] = set(update_fields) | _COORDINATE_FIELDS
+        super().save(*args, **kwargs)
+
     def clean(self):
         from . import geocoding
 
-        self.country_code = self.country_code.strip().upper()
-        if self.country_code == "UK":
-            self.country_code = "GB"
+        self.country_code = geocoding.normalize_country(self.country_code)
         try:
             self.postal_code = geocoding.normalize_postal_code(
                 self.country_code, self.postal_code
@@ -119,14 +134,6 @@ class Location(models.Model):
             self.latitude = None
             self.longitude = None
             self.coordinates_source = self.CoordinatesSource.NONE
-
-    def save(self, *args, **kwargs):
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or set(update_fields) & _ADDRESS_FIELDS:
-            self.refresh_coordinates()
-            if update_fields is not None:
-                kwargs["update_fields"] = set(update_fields) | _COORDINATE_FIELDS
-        super().save(*args, **kwargs)
 
     @property
     def is_available_for_routing(self) -> bool:
