@@ -174,9 +174,10 @@ def route_waiting(context) -> None:
 
     summary = route_pending(connector=context.connector)
     context.count(
-        fetched=getattr(summary, "considered", 0),
-        updated=getattr(summary, "routed", 0),
-        failed=getattr(summary, "failed", 0),
+        fetched=summary.routed + summary.no_stock + summary.skipped,
+        updated=summary.routed,
+        unchanged=summary.skipped,
+        failed=summary.no_stock,
     )
 
 

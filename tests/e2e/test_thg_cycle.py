@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 BLUE = "5012345678900"
 RED = "5012345678917"
 TEE = "5012345678924"
-UNKNOWN = "5099999999994"
+UNKNOWN = "5099999999995"
 BUYER = {"name": "A. Buyer", "email": "buyer@example.test"}
 ADDRESS = {
     "name": "A. Buyer",
@@ -139,7 +139,7 @@ def test_full_cycle(world, capsys):
 
     output = capsys.readouterr().out
     assert "orders" in output
-    assert "5 streams ran" in output
+    assert "6 streams ran" in output
     orders = {order.external_id: order for order in Order.objects.all()}
     assert set(orders) == set(placed.values())
     blue_order = orders[placed["blue"]]
