@@ -1,11 +1,25 @@
+from datetime import UTC, datetime, time, timedelta
+
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .forms import ConnectorForm
-from .models import Connector, InboundEvent, OutboxMessage, SyncRun, SyncState
+from .forms import BackfillForm, ConnectorConnectionForm, ConnectorSettingsForm
+from .models import (
+    Connector,
+    InboundEvent,
+    OutboxMessage,
+    Stream,
+    SyncRun,
+    SyncState,
+)
+from .onboarding import next_steps, switched_off
 from .schedules import sync_schedules
 from .sync import enabled_streams
 
@@ -42,17 +56,43 @@ class RecentSyncRunInline(admin.TabularInline):
 
 @admin.register(Connector)
 class ConnectorAdmin(admin.ModelAdmin):
-    form = ConnectorForm
+    """Connectors are set up in two screens: settings here, then Connection."""
+
+    form = ConnectorSettingsForm
+    change_form_template = "admin/connectors/connector/change_form.html"
     list_display = ["name", "kind", "status", "status_changed_at", "runs_link"]
     list_filter = ["kind", "status"]
     search_fields = ["name"]
-    readonly_fields = ["key", "status", "status_detail", "status_changed_at"]
+    readonly_fields = ["status", "status_detail", "status_changed_at", "events_url"]
     inlines = [RecentSyncRunInline]
-    actions = ["test_connection", "run_sync_now"]
-    fieldsets = [
-        (None, {"fields": ["name", "kind", "status", "status_detail", "key"]}),
+    actions = [
+        "test_connection",
+        "run_sync_now",
+        "pull_locations",
+        "backfill_orders",
+        "force_inventory_resync",
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["name", "kind", "identifier_strategy"]}),
         (
-            "Streams",
+            "Streams and directions",
+            {
+                "fields": [
+                    "orders_enabled",
+                    "returns_direction",
+                    "inventory_enabled",
+                    "fulfillments_enabled",
+                    "locations_enabled",
+                ]
+            },
+        ),
+        ("Orders", {"fields": ["orders_start_date"]}),
+        ("Inventory", {"fields": ["inventory_sku_allowlist"]}),
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "status", "status_detail", "events_url"]}),
+        (
+            "Streams, directions and intervals (minutes)",
             {
                 "fields": [
                     ("orders_enabled", "orders_interval_minutes"),
@@ -63,39 +103,34 @@ class ConnectorAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Orders", {"fields": ["orders_start_date", "identifier_strategy"]}),
-        ("Inventory", {"fields": ["inventory_sku_allowlist"]}),
         (
-            "THG connection",
+            "Orders",
             {
                 "fields": [
-                    "thg_realm",
-                    "thg_client_id",
-                    "new_thg_client_secret",
-                    "thg_locations",
-                    "inbound_username",
-                    "new_inbound_password",
-                    "generate_inbound_password",
+                    "orders_start_date",
+                    "identifier_strategy",
+                    "tiktok_hold_minutes",
                 ]
             },
         ),
-        (
-            "TikTok Shop connection",
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "tiktok_app_key",
-                    "new_tiktok_app_secret",
-                    "tiktok_service_id",
-                    "tiktok_shop_id",
-                    "tiktok_shop_cipher",
-                    "tiktok_shop_region",
-                    "tiktok_hold_minutes",
-                ],
-            },
-        ),
-        ("Endpoints", {"classes": ["collapse"], "fields": ["api_url", "auth_url"]}),
+        ("Inventory", {"fields": ["inventory_sku_allowlist"]}),
+        ("THG locations", {"fields": ["thg_locations"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(self.readonly_fields)
+        if obj is not None:
+            readonly.append("kind")
+        return readonly
+
+    @admin.display(description="events URL for THG")
+    def events_url(self, connector):
+        if connector.kind != Connector.Kind.THG or not connector.pk:
+            return "–"
+        return reverse("thg:events", args=[connector.key])
 
     @admin.display(description="sync runs")
     def runs_link(self, connector):
@@ -104,19 +139,88 @@ class ConnectorAdmin(admin.ModelAdmin):
             '<a href="{}?connector__id__exact={}">runs</a>', url, connector.pk
         )
 
+    def get_urls(self):
+        return [
+            path(
+                "<int:connector_id>/connection/",
+                self.admin_site.admin_view(self.connection_view),
+                name="connectors_connector_connection",
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_credentials_permission(self, request) -> bool:
+        return request.user.has_perm("connectors.view_credentials")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        connector = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if connector is not None:
+            extra_context.update(
+                next_steps=next_steps(connector),
+                switched_off=switched_off(connector),
+                can_see_credentials=self.has_credentials_permission(request),
+                events_absolute_url=request.build_absolute_uri(
+                    reverse("thg:events", args=[connector.key])
+                )
+                if connector.kind == Connector.Kind.THG
+                else "",
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         transaction.on_commit(lambda: sync_schedules(obj))
-        if form.generated_password:
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if self.has_credentials_permission(request):
             self.message_user(
                 request,
-                f"The hub password for THG is {form.generated_password} . It is "
-                "shown only this once: send it with the username "
-                f"{obj.inbound_username!r} to THG support now.",
-                messages.WARNING,
+                f"{obj} saved. Now enter its connection details.",
+                messages.SUCCESS,
             )
+            return redirect(
+                reverse("admin:connectors_connector_connection", args=[obj.pk])
+            )
+        return super().response_add(request, obj, post_url_continue)
 
-    @admin.action(description="Test connection")
+    def connection_view(self, request, connector_id):
+        if not (
+            self.has_credentials_permission(request)
+            and self.has_change_permission(request)
+        ):
+            raise PermissionDenied
+        connector = get_object_or_404(Connector, pk=connector_id)
+        form = ConnectorConnectionForm(request.POST or None, instance=connector)
+        if request.method == "POST" and form.is_valid():
+            connector = form.save()
+            transaction.on_commit(lambda: sync_schedules(connector))
+            if form.generated_password:
+                self.message_user(
+                    request,
+                    f"The hub password for THG is {form.generated_password} . It is "
+                    "shown only this once: send it with the username "
+                    f"{connector.inbound_username!r} to THG support now.",
+                    messages.WARNING,
+                )
+            else:
+                self.message_user(request, f"{connector}: connection saved.")
+            return redirect(
+                reverse("admin:connectors_connector_change", args=[connector.pk])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": connector,
+            "form": form,
+            "title": f"Connection of {connector}",
+            "next_steps": next_steps(connector),
+        }
+        return TemplateResponse(
+            request, "admin/connectors/connector/connection.html", context
+        )
+
+    @admin.action(description="Test connection", permissions=["run_sync"])
     def test_connection(self, request, queryset):
         from .thg.connection import check_connection
 
@@ -135,33 +239,89 @@ class ConnectorAdmin(admin.ModelAdmin):
                 messages.SUCCESS if result.ok else messages.ERROR,
             )
 
-    @admin.action(description="Run sync now (every enabled stream)")
-    def run_sync_now(self, request, queryset):
+    def has_run_sync_permission(self, request):
+        return request.user.has_perm("connectors.run_sync")
+
+    def _queue_streams(self, request, queryset, streams_of, description, **options):
         from django_q.tasks import async_task
 
         count = 0
         for connector in queryset:
-            for stream in enabled_streams(connector):
+            for stream in streams_of(connector):
                 async_task(
                     "connectors.tasks.run_stream_task",
                     connector.pk,
                     stream,
                     SyncRun.Trigger.ADMIN,
-                    task_name=f"sync-{connector.pk}-{stream}",
+                    task_name=f"{stream}-{connector.pk}",
+                    **options,
                 )
                 count += 1
         url = reverse("admin:connectors_syncrun_changelist")
         self.message_user(
             request,
             format_html(
-                "Queued {} stream runs on {} connectors. <a href='{}'>Follow the "
-                "runs</a>.",
+                "Queued {} {} on {} connectors. <a href='{}'>Follow the runs</a>.",
                 count,
-                queryset.count(),
+                description,
+                len(queryset),
                 url,
             ),
             messages.SUCCESS,
         )
+
+    @admin.action(
+        description="Run sync now (every enabled stream)", permissions=["run_sync"]
+    )
+    def run_sync_now(self, request, queryset):
+        self._queue_streams(request, queryset, enabled_streams, "stream runs")
+
+    @admin.action(description="Pull locations from THG", permissions=["run_sync"])
+    def pull_locations(self, request, queryset):
+        thg = [c for c in queryset if c.kind == Connector.Kind.THG]
+        self._queue_streams(
+            request, thg, lambda c: [Stream.LOCATIONS], "location pulls"
+        )
+
+    @admin.action(description="Force inventory resync", permissions=["run_sync"])
+    def force_inventory_resync(self, request, queryset):
+        self._queue_streams(
+            request,
+            list(queryset),
+            lambda c: [Stream.INVENTORY],
+            "forced inventory resyncs",
+            force=True,
+        )
+
+    @admin.action(description="Backfill orders…", permissions=["run_sync"])
+    def backfill_orders(self, request, queryset):
+        connectors = [c for c in queryset if c.kind == Connector.Kind.THG]
+        form = BackfillForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            since = _start_of(form.cleaned_data["since"])
+            until = form.cleaned_data["until"]
+            options = {"since": since}
+            if until:
+                options["until"] = _start_of(until) + timedelta(days=1)
+            self._queue_streams(
+                request, connectors, lambda c: [Stream.BACKFILL], "backfills", **options
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "connectors": connectors,
+            "title": "Backfill orders",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/connectors/connector/backfill.html", context
+        )
+
+
+def _start_of(day):
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @admin.register(SyncRun)

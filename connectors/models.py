@@ -181,6 +181,7 @@ class Connector(models.Model):
 class Stream(models.TextChoices):
     LOCATIONS = "locations", "Locations"
     ORDERS = "orders", "Orders"
+    BACKFILL = "backfill", "Orders backfill"
     ROUTING = "routing", "Routing"
     FULFILLMENTS = "fulfillments", "Fulfillments"
     RETURNS = "returns", "Returns"

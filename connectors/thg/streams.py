@@ -68,20 +68,25 @@ def pull_orders(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    on_page=None,
     client: THGClient | None = None,
 ) -> None:
-    """Pull orders updated since the cursor (or in ``since``..``until``).
+    """Pull orders updated since the cursor, or in ``since``..``until``.
 
-    The cursor holds the window start and THG's page cursor while a pull is
-    under way, so an interrupted run resumes at the page it stopped on; when
-    the pull ends, ``cursor_time`` holds the newest update time committed.
+    While a pull is under way the cursor holds its window and THG's page
+    cursor, so an interrupted run resumes at the page it stopped on. When a
+    regular pull ends, ``cursor_time`` holds the newest update time
+    committed. ``on_page`` is called with the run after each page.
     """
     connector = context.connector
     client = client or THGClient(connector)
     state = context.state
-    now = timezone.now()
+    window = {
+        "from": client_time(since) if since else None,
+        "to": client_time(until) if until else None,
+    }
     resume = json.loads(state.cursor) if state.cursor else {}
-    if since is None and resume.get("from"):
+    if resume.get("from") and (since is None or resume.get("window") == window):
         window_start = mapping.parse_time(resume["from"])
         after = resume.get("after")
     else:
@@ -90,7 +95,7 @@ def pull_orders(
         elif state.cursor_time is not None:
             window_start = state.cursor_time - OVERLAP
         else:
-            window_start = first_pull_start(connector, now)
+            window_start = first_pull_start(connector, timezone.now())
         after = None
     newest = state.cursor_time
 
@@ -110,16 +115,16 @@ def pull_orders(
             if records:
                 page_newest = max(record.updated_at for record in records)
                 newest = max(newest, page_newest) if newest else page_newest
-            cursor = (
-                json.dumps(
-                    {"from": client_time(window_start), "after": page.next_cursor}
+            cursor = ""
+            if page.next_cursor:
+                cursor = json.dumps(
+                    {
+                        "from": client_time(window_start),
+                        "after": page.next_cursor,
+                        "window": window,
+                    }
                 )
-                if page.next_cursor
-                else ""
-            )
-            context.save_cursor(
-                cursor=cursor, cursor_time=newest if until is None else None
-            )
+            context.save_cursor(cursor=cursor, cursor_time=newest)
         context.count(
             fetched=len(records),
             created=result.created,
@@ -128,11 +133,21 @@ def pull_orders(
         )
         _route(result.routable_ids)
         context.save_progress(f"page {pages}, {context.run.fetched} orders")
+        if on_page is not None:
+            on_page(context.run)
         if not page.next_cursor:
             break
         after = page.next_cursor
     deliver_pending(connector, [OutboxMessage.Kind.ACKNOWLEDGEMENT], client=client)
     context.save_progress(f"{pages} pages, {context.run.fetched} orders", force=True)
+
+
+def backfill_orders(
+    context, *, since: datetime, until: datetime | None = None, on_page=None
+) -> None:
+    """Pull every order updated in ``since``..``until`` (a separate cursor, so
+    the regular pull goes on untouched)."""
+    pull_orders(context, since=since, until=until, on_page=on_page)
 
 
 def client_time(value: datetime) -> str:
@@ -369,6 +384,7 @@ def _record_stock_results(connector, batch, results, snapshots) -> tuple[int, in
 STREAMS = {
     Stream.LOCATIONS: sync_locations,
     Stream.ORDERS: pull_orders,
+    Stream.BACKFILL: backfill_orders,
     Stream.ROUTING: route_waiting,
     Stream.FULFILLMENTS: push_fulfillments,
     Stream.RETURNS: pull_returns,
