@@ -490,3 +490,50 @@ def shop_record(shop: Mapping) -> ShopRecord:
         seller_type=_text(shop.get("seller_type")),
         code=_text(shop.get("code")),
     )
+
+
+# Fulfilment ---------------------------------------------------------------
+
+#: Line item package statuses that mean "not shipped yet".
+UNSHIPPED_PACKAGE_STATUSES = frozenset({"", "TO_FULFILL"})
+
+
+def line_items_to_ship(
+    order: Mapping, quantities: Mapping[str, int], exclude: Iterable[str] = ()
+) -> list[str]:
+    """Pick the line item ids that ship ``quantities`` (hub line id → units).
+
+    Hub lines are keyed by SKU id (see :func:`order_lines`). A line item is
+    eligible while it is not cancelled, not yet shipped (package status
+    TO_FULFILL, or none) and not in ``exclude`` (ids the hub already sent).
+    A combined listing item is taken only when the fulfillment covers all of
+    its components. Raises ValueError naming the SKUs that cannot be covered.
+    """
+    remaining = {str(key): int(value) for key, value in quantities.items() if value}
+    excluded = {str(item_id) for item_id in exclude}
+    chosen = []
+    for item in order.get("line_items") or []:
+        item_id = _text(item.get("id"))
+        if (
+            item_id in excluded
+            or _is_cancelled_line(item)
+            or _text(item.get("package_status")) not in UNSHIPPED_PACKAGE_STATUSES
+        ):
+            continue
+        units = line_item_units(item)
+        if all(
+            remaining.get(sku_id, 0) >= count for sku_id, (count, _) in units.items()
+        ):
+            for sku_id, (count, _) in units.items():
+                remaining[sku_id] -= count
+            chosen.append(item_id)
+    short = {sku_id: units for sku_id, units in remaining.items() if units > 0}
+    if short:
+        detail = ", ".join(
+            f"SKU {sku} × {units}" for sku, units in sorted(short.items())
+        )
+        raise ValueError(
+            f"TikTok order {order.get('id')} has no unshipped line items left for "
+            f"{detail}. Check the order on TikTok; it may have been shipped there."
+        )
+    return chosen

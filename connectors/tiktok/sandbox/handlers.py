@@ -523,7 +523,12 @@ def _provider(order: SandboxOrder, provider_id: str) -> dict:
 
 
 def _is_open_item(item: dict) -> bool:
-    return not item.get("package_id") and item.get("display_status") != "CANCELLED"
+    # TikTok may give a line item a package before it ships, so the package
+    # status, not the package id, tells whether it has shipped.
+    return (
+        item.get("package_status", "TO_FULFILL") == "TO_FULFILL"
+        and item.get("display_status") != "CANCELLED"
+    )
 
 
 def _chosen_items(items: list[dict], wanted) -> list[dict]:
