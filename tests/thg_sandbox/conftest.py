@@ -1,6 +1,10 @@
+from decimal import Decimal
+
 import pytest
 
 from connectors.thg.sandbox import services
+from connectors.thg.sandbox.generator import GeneratedLine
+from connectors.thg.sandbox.orders import create_order
 
 REALM = "junction-test"
 CLIENT_ID = "hub-client"
@@ -76,3 +80,24 @@ def error_of(response) -> dict:
     body = response.json()
     assert len(body["errors"]) == 1
     return body["errors"][0]
+
+
+def two_line_order(account):
+    """Create an order with line 1 (2 blue mugs) and line 2 (1 red mug)."""
+    return create_order(
+        account,
+        customer={"name": "Isla Hughes", "email": "isla.hughes@example.test"},
+        address={
+            "name": "Isla Hughes",
+            "line1": "12 High Street",
+            "line2": "",
+            "city": "Leeds",
+            "county": "West Yorkshire",
+            "postcode": "LS1 4AP",
+            "country_code": "GB",
+        },
+        lines=[
+            GeneratedLine("1", "5012345678900", "", "Blue mug", 2, Decimal("9.99")),
+            GeneratedLine("2", "5012345678917", "", "Red mug", 1, Decimal("9.99")),
+        ],
+    )

@@ -57,6 +57,12 @@ class SandboxAccountAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "hub_events_url":
+            # The hub listens on plain HTTP in the demo and in tests.
+            kwargs["assume_scheme"] = "http"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     @admin.display(description="hub password")
     def hub_password_masked(self, obj):
         return mask(obj.hub_password)

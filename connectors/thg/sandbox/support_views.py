@@ -17,12 +17,19 @@ from connectors.crypto import mask
 
 from . import services
 from .errors import SandboxError
-from .models import SandboxAccount
+from .models import SandboxAccount, SandboxEvent, SandboxEventDelivery
 
 logger = logging.getLogger(__name__)
 
 RECENT_ROWS = 10
 MAX_GENERATED = 100
+
+
+@dataclass
+class EventRow:
+    event: SandboxEvent
+    delivery_count: int
+    last_delivery: SandboxEventDelivery | None
 
 
 @dataclass
@@ -38,7 +45,16 @@ class AccountPanel:
     dispatches: list
     stock_updates: list
     returns: list
-    events: list
+    events: list[EventRow]
+
+
+def _event_rows(account: SandboxAccount) -> list[EventRow]:
+    events = account.events.prefetch_related("deliveries").order_by("-pk")
+    rows = []
+    for event in events[:RECENT_ROWS]:
+        deliveries = list(event.deliveries.all())
+        rows.append(EventRow(event, len(deliveries), (deliveries or [None])[-1]))
+    return rows
 
 
 def _panel(account: SandboxAccount) -> AccountPanel:
