@@ -240,12 +240,18 @@ def _finish_failed(context: RunContext, exc: Exception, extra: dict) -> None:
         )
 
 
+#: Streams that run only on request, never as part of a cycle.
+ON_DEMAND_STREAMS = {Stream.BACKFILL}
+
+
 def enabled_streams(connector: Connector) -> list[str]:
     """The connector's streams that are switched on, in the order a cycle runs them."""
     from .streams import streams_for
 
     return [
-        stream for stream in streams_for(connector) if is_enabled(connector, stream)
+        stream
+        for stream in streams_for(connector)
+        if stream not in ON_DEMAND_STREAMS and is_enabled(connector, stream)
     ]
 
 

@@ -180,30 +180,40 @@ def create_return(
 def record_receipt(
     return_request: Return,
     location,
-    received: dict[int, tuple[int, str]],
+    received: list[tuple[int, int, str]],
     *,
     user=None,
 ) -> int:
-    """Record what arrived at ``location``: return line id → (units, condition).
+    """Record what arrived at ``location``: (return line id, units, condition).
 
-    Restocks GOOD units there, keeps DAMAGED ones off stock, and owes the
-    channel a return receipt when returns go out. Returns the units restocked.
+    A line may appear twice, for units in each condition. GOOD units go back
+    on hand there, DAMAGED ones do not, and the channel is owed one return
+    receipt when returns go out (THG takes one receipt per return). Raises
+    :class:`ReturnError` naming every bad entry, writing nothing then.
+    Returns the units restocked.
     """
     from inventory import stock
 
     lines = {line.pk: line for line in return_request.lines.select_related("line")}
     problems = []
-    for line_id, (quantity, condition) in received.items():
+    if return_request.received_at is not None:
+        problems.append(f"return {return_request} was already received")
+    expected = {
+        pk: line.quantity - line.quantity_received for pk, line in lines.items()
+    }
+    for line_id, quantity, condition in received:
         line = lines.get(line_id)
         if line is None:
             problems.append(f"line {line_id} is not on return {return_request}")
-        elif condition not in ReturnLine.Condition.values:
+            continue
+        if condition not in ReturnLine.Condition.values:
             problems.append(
                 f"line {line_id}: condition {condition!r} is not GOOD or DAMAGED"
             )
-        elif quantity > line.quantity - line.quantity_received:
+        expected[line_id] -= quantity
+        if quantity <= 0 or expected[line_id] < 0:
             problems.append(
-                f"line {line_id}: {quantity} received but only "
+                f"line {line_id}: {quantity} received is more than the "
                 f"{line.quantity - line.quantity_received} expected"
             )
     if problems:
@@ -214,9 +224,11 @@ def record_receipt(
         return_request.location = location
         return_request.received_at = timezone.now()
         return_request.save(update_fields=["location", "received_at"])
-        for line_id, (quantity, condition) in received.items():
+        for line_id, quantity, condition in received:
             line = lines[line_id]
             line.quantity_received += quantity
+            # NOTE: a line received in both conditions keeps the last one
+            # here; the ledger and the receipt sent to the channel keep both.
             line.condition = condition
             line.save(update_fields=["quantity_received", "condition"])
             restocked += stock.restock_return_line(
@@ -229,11 +241,11 @@ def record_receipt(
                 return_request,
                 lines=[
                     {
-                        "line_id": lines[i].line.external_id,
-                        "quantity": q,
-                        "condition": c,
+                        "line_id": lines[line_id].line.external_id,
+                        "quantity": quantity,
+                        "condition": condition,
                     }
-                    for i, (q, c) in received.items()
+                    for line_id, quantity, condition in received
                 ],
             )
     return restocked
@@ -241,11 +253,6 @@ def record_receipt(
 
 def _owe(connector, kind, return_request: Return, **payload) -> None:
     reference = return_request.reference
-    if kind == OutboxMessage.Kind.RETURN_RECEIPT:
-        count = OutboxMessage.objects.filter(
-            connector=connector, kind=kind, reference__startswith=f"{reference}-"
-        ).count()
-        reference = f"{reference}-{count + 1}"
     OutboxMessage.objects.create(
         connector=connector,
         kind=kind,

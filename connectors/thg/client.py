@@ -79,6 +79,9 @@ def format_time(value: datetime) -> str:
 class THGClient:
     """Calls THG's API for one connector."""
 
+    #: Items per page of a list call (THG allows 1 to 100).
+    page_limit = PAGE_LIMIT
+
     def __init__(self, connector, *, session=None, attempts: int | None = None):
         self.connector = connector
         self.session = session or new_session()
@@ -220,7 +223,7 @@ class THGClient:
         updated_from: datetime,
         updated_to: datetime | None = None,
         after: str | None = None,
-        limit: int = PAGE_LIMIT,
+        limit: int | None = None,
     ) -> Page:
         return self._page("/orders", updated_from, updated_to, after, limit)
 
@@ -230,7 +233,7 @@ class THGClient:
         updated_from: datetime,
         updated_to: datetime | None = None,
         after: str | None = None,
-        limit: int = PAGE_LIMIT,
+        limit: int | None = None,
     ) -> Page:
         return self._page("/returns", updated_from, updated_to, after, limit)
 
@@ -244,7 +247,10 @@ class THGClient:
             after = page.next_cursor
 
     def _page(self, path, updated_from, updated_to, after, limit) -> Page:
-        params = {"updated_from": format_time(updated_from), "limit": limit}
+        params = {
+            "updated_from": format_time(updated_from),
+            "limit": limit or self.page_limit,
+        }
         if updated_to is not None:
             params["updated_to"] = format_time(updated_to)
         if after:
