@@ -237,6 +237,7 @@ def test_mark_changed_meanwhile_keeps_mark():
 
 
 def test_location_change_marks_its_products():
+    make_connector()
     location = make_location()
     product = make_product()
     put_stock(product, location, 1)
