@@ -115,6 +115,9 @@ class ChannelListing(models.Model):
                 fields=["connector", "channel_sku"],
                 condition=Q(channel_sku__isnull=False),
                 name="unique_channel_sku_per_connector",
+                violation_error_message="Another product already has this "
+                "Channel SKU on this connector; a Channel SKU is unique per "
+                "connector. Remove it from the other product first.",
             ),
         ]
 
