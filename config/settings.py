@@ -139,6 +139,15 @@ CHANNEL_HTTP_TIMEOUT = (
     env.float("CHANNEL_READ_TIMEOUT", default=30.0),
 )
 
+# Retries inside one sync run: attempts per call, and the back-off (seconds)
+# that doubles from the base delay up to the maximum, plus jitter.
+CHANNEL_RETRY_ATTEMPTS = env.int("CHANNEL_RETRY_ATTEMPTS", default=5)
+CHANNEL_RETRY_BASE_DELAY = env.float("CHANNEL_RETRY_BASE_DELAY", default=0.5)
+CHANNEL_RETRY_MAX_DELAY = env.float("CHANNEL_RETRY_MAX_DELAY", default=30.0)
+# A sync run's lease on its stream; a run whose worker died loses it after
+# this many seconds, and the next run resumes from the committed cursor.
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
+
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {
     "name": "junction",

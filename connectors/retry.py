@@ -12,34 +12,35 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.conf import settings
+
 from .errors import RetryableError
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_ATTEMPTS = 5
-BASE_DELAY = 0.5
-MAX_DELAY = 30.0
-
 
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     """Return the wait before retry number ``attempt`` (counted from 1)."""
+    base = settings.CHANNEL_RETRY_BASE_DELAY
+    cap = settings.CHANNEL_RETRY_MAX_DELAY
     if retry_after is not None:
-        return min(max(retry_after, 0.0), MAX_DELAY)
-    jitter = random.uniform(0, BASE_DELAY)
-    return min(BASE_DELAY * 2 ** (attempt - 1) + jitter, MAX_DELAY)
+        return min(max(retry_after, 0.0), cap)
+    jitter = random.uniform(0, base)
+    return min(base * 2 ** (attempt - 1) + jitter, cap)
 
 
 def call_with_retries(
     call: Callable[[], T],
     *,
     description: str,
-    attempts: int = DEFAULT_ATTEMPTS,
+    attempts: int | None = None,
     sleep: Callable[[float], None] | None = None,
     on_retry: Callable[[RetryableError], None] | None = None,
 ) -> T:
     """Run ``call``, retrying it on :class:`RetryableError` up to ``attempts`` times."""
+    attempts = attempts or settings.CHANNEL_RETRY_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
             return call()

@@ -3,8 +3,8 @@
 A run takes a lease on its :class:`~connectors.models.SyncState` row with a
 conditional UPDATE, so a second worker that starts the same stream while the
 first is alive ends at once as "skipped: already running". A lease whose
-worker died expires after ``LEASE_SECONDS`` and the next run takes it over,
-resuming from the last committed cursor. The run's outcome is sorted by
+worker died expires after ``settings.SYNC_LEASE_SECONDS``, and the next run
+takes it over, resuming from the last committed cursor. The run's outcome is sorted by
 error class: a retryable failure counts towards "needs attention", an
 authentication failure stops the connector at once.
 """
@@ -17,6 +17,7 @@ import time
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,7 +28,6 @@ from .models import Connector, Stream, SyncRun, SyncState
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 300
 # Failed runs in a row before the connector turns "needs attention".
 ATTENTION_AFTER_FAILURES = 3
 ALREADY_RUNNING = "already running"
@@ -49,7 +49,8 @@ def acquire_lease(connector: Connector, stream: str, owner: str) -> SyncState | 
         SyncState.objects.filter(pk=state.pk)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
         .update(
-            lease_owner=owner, lease_expires_at=now + timedelta(seconds=LEASE_SECONDS)
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
         )
     )
     if not taken:
@@ -61,7 +62,7 @@ def acquire_lease(connector: Connector, stream: str, owner: str) -> SyncState | 
 def renew_lease(state: SyncState) -> None:
     """Extend the lease while a long run makes progress."""
     SyncState.objects.filter(pk=state.pk, lease_owner=state.lease_owner).update(
-        lease_expires_at=timezone.now() + timedelta(seconds=LEASE_SECONDS)
+        lease_expires_at=timezone.now() + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
     )
 
 
