@@ -66,7 +66,7 @@ def test_inactive_connection_403(client, account):
     assert "THG support" in error["detail"]
 
 
-def test_inactive_connection_refuses_writes(client, account):
+def test_inactive_connection_rejects_writes(client, account):
     [order] = services.generate_orders(account, 1, seed=1)
     services.deactivate(account)
     api = APIClient(client, fetch_token(client))
@@ -118,7 +118,7 @@ def test_wrong_method_405(api):
     assert response["Allow"] == "GET"
 
 
-def test_token_from_other_account_sees_only_its_orders(client, account):
+def test_order_of_other_account_404(client, account):
     other = services.ensure_account("junction-test", "other-client", "other-secret")
     services.add_listings(other, [("5012345678900", "Blue mug")])
     services.activate(other)

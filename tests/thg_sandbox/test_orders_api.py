@@ -107,7 +107,7 @@ def test_order_list_sorted_by_updated_at_then_id(api, account):
     ]
 
 
-def test_order_updated_during_paging_moves_to_end(api, account):
+def test_paging_updated_order_moves_last(api, account):
     now = timezone.now().replace(microsecond=0)
     created = services.generate_orders(
         account, 4, seed=4, created_at=now - dt.timedelta(minutes=5)

@@ -172,7 +172,7 @@ def _deliver(
         )
     else:
         logger.warning(
-            "THG sandbox event %s: hub answered %s",
+            "THG sandbox event %s: delivery rejected by the hub with status %s",
             event.event_id,
             response.status_code,
         )

@@ -2,8 +2,8 @@
 
 Every call that takes part in fault mode gets the next number of the
 account's ``request_count``. Whether call number ``n`` is faulty, and with
-which kind, depends only on ``fault_seed`` and ``n``, so a run with the same
-settings and the same sequence of calls injects the same faults.
+which kind, depends only on the fault settings and ``n``, so a run with the
+same settings and the same sequence of calls injects the same faults.
 """
 
 import logging
@@ -36,7 +36,7 @@ REPLACING_FAULTS = (FAULT_RETRY_AFTER, FAULT_TOO_MANY_REQUESTS, FAULT_INTERNAL_E
 
 @dataclass(frozen=True)
 class Admission:
-    """What fault mode decided for one call: a fault kind, or None."""
+    """The fault mode decision for one call: a fault kind, or None."""
 
     fault: str | None = None
     slow_seconds: float = 0.0
@@ -57,7 +57,7 @@ def configure_faults(
 
     ``rate`` is the share of calls (0 to 1) that get one of ``kinds``, chosen
     with equal weight. ``token_lifetime_calls`` makes each token expire after
-    that many API calls, and ``rate_limit_per_second`` answers 429
+    that many API calls, and ``rate_limit_per_second`` returns 429
     TooManyRequests above that many calls a second. Zero turns each off.
     Random faults reach the token call only with ``token_endpoint``.
     """

@@ -32,8 +32,8 @@ def next_update_time(previous: dt.datetime | None) -> dt.datetime:
     """Return the ``updated_at`` for a change made now.
 
     Times are shown to the second, so a change within the same second as
-    ``previous`` moves one second past it: a client then always sees an
-    update as newer.
+    ``previous`` moves one second past it. A client then always finds the
+    update newer than the state before it.
     """
     now = whole_second(timezone.now())
     if previous is not None and now <= previous:

@@ -1,6 +1,6 @@
 """The THG sandbox's own state: what a fake THG marketplace stores.
 
-These tables belong to the fake marketplace, never to the hub. The hub sees
+These tables belong to the fake marketplace, never to the hub. The hub reads
 them only over HTTP, through the endpoints in ``views.py``.
 """
 
@@ -43,7 +43,8 @@ class SandboxAccount(models.Model):
         "calls return 403 ConnectionNotActive and no events are sent.",
     )
 
-    # What the merchant sent THG support so that THG can call the hub.
+    # The hub's events URL and credentials, as the merchant sent them to THG
+    # support, so that THG can call the hub.
     hub_events_url = models.URLField("hub events URL", max_length=500, blank=True)
     hub_username = models.CharField(max_length=150, blank=True)
     hub_password = EncryptedTextField(blank=True)
@@ -143,7 +144,7 @@ class SandboxWarehouse(models.Model):
 
 
 class SandboxListing(models.Model):
-    """A product THG knows for the merchant, keyed by UPC."""
+    """A product that THG lists for the merchant, keyed by UPC."""
 
     account = models.ForeignKey(
         SandboxAccount, on_delete=models.CASCADE, related_name="listings"

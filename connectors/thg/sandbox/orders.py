@@ -201,7 +201,7 @@ def _check_open_quantities(
     """Return the quantity per line id, or raise 400 for an unknown line or a
     quantity over what is still open."""
     by_id = {line.line_id: line for line in lines}
-    wanted: dict[str, int] = {}
+    requested: dict[str, int] = {}
     for index, request_line in enumerate(request_lines):
         line_id = request_line["line_id"]
         line = by_id.get(line_id)
@@ -211,15 +211,15 @@ def _check_open_quantities(
                 f"The order has no line {line_id!r}. Use a line id from the "
                 "order's lines.",
             )
-        wanted[line_id] = wanted.get(line_id, 0) + request_line["quantity"]
-        if wanted[line_id] > line.open_quantity:
+        requested[line_id] = requested.get(line_id, 0) + request_line["quantity"]
+        if requested[line_id] > line.open_quantity:
             raise validation_error(
                 f"/lines/{index}/quantity",
                 f"Line {line_id} has {line.open_quantity} open to dispatch "
                 f"(ordered {line.quantity}, dispatched {line.dispatched_quantity}, "
-                f"status {line.status}); {wanted[line_id]} is more than that.",
+                f"status {line.status}); {requested[line_id]} is more than that.",
             )
-    return wanted
+    return requested
 
 
 def dispatch(account: SandboxAccount, order_id: str, body) -> tuple[dict, int]:
@@ -251,10 +251,10 @@ def dispatch(account: SandboxAccount, order_id: str, body) -> tuple[dict, int]:
                 "from GET /v1/warehouses.",
                 pointer="/warehouse_id",
             )
-        wanted = _check_open_quantities(request["lines"], lines)
+        requested = _check_open_quantities(request["lines"], lines)
 
         for line in lines:
-            line.dispatched_quantity += wanted.get(line.line_id, 0)
+            line.dispatched_quantity += requested.get(line.line_id, 0)
         _save_order(order, lines, _derived_status(order.status, lines))
         record = SandboxDispatch.objects.create(
             account=account,
@@ -319,8 +319,9 @@ def cancel_order(account: SandboxAccount, order_id: str) -> SandboxOrder:
 def cancel_line(account: SandboxAccount, order_id: str, line_id: str) -> SandboxOrder:
     """Cancel one undispatched line and recompute the order's totals.
 
-    The order becomes CANCELLED when no line is left open, and DISPATCHED
-    when every line left open is fully dispatched.
+    The order becomes CANCELLED when no line is left open, and then keeps its
+    last totals. It becomes DISPATCHED when every line left open is fully
+    dispatched.
     """
     order = _setup_order(account, order_id)
     with transaction.atomic():
@@ -339,7 +340,7 @@ def cancel_line(account: SandboxAccount, order_id: str, line_id: str) -> Sandbox
             (
                 item.unit_price * item.quantity
                 for item in lines
-                if item.status == "OPEN"
+                if item.status == LINE_OPEN
             ),
             Decimal(0),
         )

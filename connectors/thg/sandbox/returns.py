@@ -64,7 +64,7 @@ def _check_returnable(
     """Return the quantity per line id, or raise 400 for an unknown line or a
     quantity over what was dispatched and not yet returned."""
     by_id = {line.line_id: line for line in lines}
-    wanted: dict[str, int] = {}
+    requested: dict[str, int] = {}
     for index, request_line in enumerate(request_lines):
         line_id = request_line["line_id"]
         line = by_id.get(line_id)
@@ -74,16 +74,16 @@ def _check_returnable(
                 f"The order has no line {line_id!r}. Use a line id from the "
                 "order's lines.",
             )
-        wanted[line_id] = wanted.get(line_id, 0) + request_line["quantity"]
+        requested[line_id] = requested.get(line_id, 0) + request_line["quantity"]
         returnable = line.dispatched_quantity - line.returned_quantity
-        if wanted[line_id] > returnable:
+        if requested[line_id] > returnable:
             raise validation_error(
                 f"/lines/{index}/quantity",
                 f"Line {line_id} has {returnable} that can be returned "
                 f"(dispatched {line.dispatched_quantity}, already returned "
-                f"{line.returned_quantity}); {wanted[line_id]} is more than that.",
+                f"{line.returned_quantity}); {requested[line_id]} is more than that.",
             )
-    return wanted
+    return requested
 
 
 def _store_return(
@@ -102,11 +102,11 @@ def _store_return(
     ``request_lines`` are ``{"line_id", "quantity", "reason"}`` objects.
     """
     lines = _lock_lines(order)
-    wanted = _check_returnable(request_lines, lines)
+    requested = _check_returnable(request_lines, lines)
     by_id = {line.line_id: line for line in lines}
     for line in lines:
-        if line.line_id in wanted:
-            line.returned_quantity += wanted[line.line_id]
+        if line.line_id in requested:
+            line.returned_quantity += requested[line.line_id]
             line.save(update_fields=["returned_quantity"])
 
     created_at = whole_second(created_at or timezone.now())

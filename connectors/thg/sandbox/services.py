@@ -128,8 +128,9 @@ def add_listings(
     """Add or update listings from ``(upc, title[, sku[, unit_price]])`` tuples.
 
     UPCs of 8 to 14 digits are compared left-padded to 14, so the 12- and
-    13-digit forms of one GTIN update the same listing; the UPC is kept as
-    first given. Without a price a listing gets a stable price point.
+    13-digit forms of one GTIN update the same listing. The listing keeps the
+    UPC as first given. A listing given without a price gets a price point
+    derived from its UPC.
     """
     stored = []
     with transaction.atomic():
@@ -186,8 +187,8 @@ def register_hub(
 def activate(account: SandboxAccount) -> list[SandboxEventDelivery]:
     """Activate the connection and send ``connection.activated`` to the hub.
 
-    Returns the deliveries, which are none when the hub is not registered;
-    the event then stays pending until :func:`send_pending_events`.
+    Returns the deliveries. The list is empty when the hub is not registered,
+    and the event then stays pending until :func:`send_pending_events`.
     """
     account.active = True
     account.save(update_fields=["active"])

@@ -1,4 +1,4 @@
-"""The "THG support" page: what THG support sees and does for each account.
+"""The "THG support" page: each account's credentials, activity and actions.
 
 No login: the page exists only where the sandbox is mounted (the demo and
 tests). Forms keep Django's CSRF protection, unlike the fake API.
@@ -34,7 +34,7 @@ class EventRow:
 
 @dataclass
 class AccountPanel:
-    """What the support page shows about one account."""
+    """The support page's data for one account."""
 
     account: SandboxAccount
     password_masked: str

@@ -79,7 +79,10 @@ def issue_token(
         account.client_secret.encode(), (client_secret or "").encode()
     ):
         logger.warning(
-            "THG sandbox realm %s: token refused for client %r", realm, client_id
+            "THG sandbox realm %s: token request rejected: invalid credentials "
+            "for client %r",
+            realm,
+            client_id,
         )
         raise TokenError(
             401,
@@ -135,7 +138,7 @@ def authenticate(authorization: str | None) -> tuple[SandboxAccount, bool]:
 
     Raises a 401 :class:`APIError` for a missing, unknown or expired token.
     The second value is true when the token has just run out of its
-    ``token_lifetime_calls``: the call is then refused and counted as a
+    ``token_lifetime_calls``: the call is then rejected and counted as a
     ``token_expired`` fault by the caller.
     """
     if not authorization or not authorization.startswith("Bearer "):

@@ -17,7 +17,10 @@ def require_object(body) -> dict:
 
 
 def required_string(
-    body: dict, name: str, pointer_prefix: str = "", max_length: int = 200
+    body: dict,
+    name: str,
+    pointer_prefix: str = "",
+    max_length: int = MAX_REFERENCE_LENGTH,
 ) -> str:
     value = body.get(name)
     pointer = f"{pointer_prefix}/{name}"

@@ -42,7 +42,7 @@ def _faulty(response: HttpResponse, admission: Admission) -> HttpResponse:
 
 
 def _admit(request) -> tuple[SandboxAccount, Admission]:
-    """Authenticate a data call and run fault mode; raise APIError to refuse."""
+    """Authenticate a data call and run fault mode; raise APIError to reject it."""
     account, expired = tokens.authenticate(request.headers.get("Authorization"))
     if expired:
         faults.record_fault(account, FAULT_TOKEN_EXPIRED)
