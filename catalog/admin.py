@@ -515,9 +515,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress(self, job):
+        rows = "row" if job.total_rows == 1 else "rows"
         if job.is_active and job.total_rows:
-            return f"{job.processed_rows} of {job.total_rows} rows"
-        return f"{job.total_rows} rows"
+            return f"{job.processed_rows} of {job.total_rows} {rows}"
+        return f"{job.total_rows} {rows}"
 
     @admin.display(description="written")
     def written(self, job):

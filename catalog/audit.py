@@ -175,7 +175,7 @@ def find_similar_skus() -> list[Finding]:
 # Per-connector checks.
 
 
-def _duplicates_within(connector, rows, what: str) -> list[Finding]:
+def _duplicates_within(connector, rows, label: str) -> list[Finding]:
     """Return a finding per value that several of ``(product_id, value)`` share.
 
     Values are compared as GTINs when they are valid ones.
@@ -195,7 +195,7 @@ def _duplicates_within(connector, rows, what: str) -> list[Finding]:
             connector_id=connector.pk,
             value=value,
             product_ids=tuple(members),
-            message=f"{what} {value} on {connector.name} is given to "
+            message=f"{label} {value} on {connector.name} is given to "
             f"{_quoted(skus[pk] for pk in members)}. An order line with it can "
             "match only one product; keep it on one.",
         )
@@ -219,7 +219,7 @@ def _mapping_rows(connector):
 def find_duplicate_channel_skus(connector: Connector) -> list[Finding]:
     """Return Channel SKUs (or mapped identifiers) shared within a connector.
 
-    The unique constraints stop two rows with the same text; this check
+    The unique constraints stop two rows with the same text. This check
     also catches one code stored in two forms (a 13- and a 14-digit UPC).
     """
     strategy = connector.identifier_strategy
@@ -272,9 +272,9 @@ def find_invalid_channel_skus(connector: Connector) -> list[Finding]:
 def find_missing_identifiers(connector: Connector) -> list[Finding]:
     """Return active products that the connector's strategy cannot match.
 
-    Strategy B needs a Channel SKU on the connector, strategy C a mapping;
-    strategy A and TikTok Shop use the master SKU, which every product has.
-    Parent products are left out: their variants are what is sold.
+    Strategy B needs a Channel SKU on the connector, and strategy C a
+    mapping. Strategy A and TikTok Shop use the master SKU, which every
+    product has. Parent products are left out: their variants are sold.
     """
     if uses_master_sku(connector):
         return []
@@ -526,7 +526,7 @@ def audit_identifiers(
 
 @dataclass
 class MatchPreview:
-    """How the connector's recent order lines match under current mappings."""
+    """Counts of a connector's recent order lines matched by current mappings."""
 
     connector_id: int
     days: int

@@ -20,7 +20,7 @@ _WHOLE_NUMBER_WITH_DECIMALS = re.compile(r"^(\d+)[.,]0+$")
 
 
 class InvalidGTIN(ValueError):
-    """A value that is not a valid GTIN; the message says why and what to do."""
+    """An invalid GTIN value. The message states the reason and the fix."""
 
 
 def check_digit(body: str) -> int:
@@ -37,8 +37,8 @@ def _as_text(value) -> str:
 
     Spreadsheet readers return numeric cells as int or float (openpyxl does),
     so 5012345678900 may arrive as the float 5012345678900.0. Every GTIN is
-    below 10**14, well inside the range where a float holds an integer
-    exactly, so a float without a fractional part converts without loss.
+    below 10**14, well inside the range where a float represents every
+    integer exactly, so a float without a fractional part converts without loss.
     """
     if isinstance(value, bool):
         raise InvalidGTIN(f"{value!r} is not a GTIN: it must contain digits only.")

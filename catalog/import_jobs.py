@@ -157,12 +157,14 @@ def run_job(job_id: int) -> ImportJob | None:
 
 
 def _progress_recorder(job: ImportJob):
-    last = [0]
+    """Return a progress callback that writes to the job every few rows."""
+    last_written = 0
 
     def record(done: int, total: int) -> None:
-        if done - last[0] < PROGRESS_STEP and done < total:
+        nonlocal last_written
+        if done - last_written < PROGRESS_STEP and done < total:
             return
-        last[0] = done
+        last_written = done
         ImportJob.objects.filter(pk=job.pk).update(
             processed_rows=done, total_rows=total
         )
@@ -172,41 +174,31 @@ def _progress_recorder(job: ImportJob):
 
 def _store_report(job: ImportJob, report: ImportReport, checking: bool) -> None:
     if report.blocked:
-        job.status = ImportJob.Status.INVALID
+        status = ImportJob.Status.INVALID
     elif checking:
-        job.status = ImportJob.Status.CHECKED
+        status = ImportJob.Status.CHECKED
     else:
-        job.status = ImportJob.Status.SUCCEEDED
-    job.total_rows = report.total_rows
-    job.processed_rows = report.total_rows
-    job.created = report.created
-    job.updated = report.updated
-    job.unchanged = report.unchanged
-    job.merged = report.merged
-    job.rejected = report.rejected
-    job.error_count = len(report.errors)
-    job.row_errors = [error.as_dict() for error in report.errors[:MAX_STORED_ERRORS]]
-    job.warnings = report.warnings
-    job.error = report.file_error
-    job.finished_at = timezone.now()
-    fields = [
-        "status",
-        "total_rows",
-        "processed_rows",
-        "created",
-        "updated",
-        "unchanged",
-        "merged",
-        "rejected",
-        "error_count",
-        "row_errors",
-        "warnings",
-        "error",
-        "finished_at",
-    ]
-    if job.status != ImportJob.Status.CHECKED:
+        status = ImportJob.Status.SUCCEEDED
+
+    values = {
+        "status": status,
+        "total_rows": report.total_rows,
+        "processed_rows": report.total_rows,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "merged": report.merged,
+        "rejected": report.rejected,
+        "error_count": len(report.errors),
+        "row_errors": [error.as_dict() for error in report.errors[:MAX_STORED_ERRORS]],
+        "warnings": report.warnings,
+        "error": report.file_error,
+        "finished_at": timezone.now(),
+    }
+    if status != ImportJob.Status.CHECKED:
         # The file is kept only while it waits for confirmation.
-        job.content = b""
-        fields.append("content")
-    job.save(update_fields=fields)
-    logger.info("Import job %s: %s. %s", job.pk, job.status, report.summary())
+        values["content"] = b""
+    for name, value in values.items():
+        setattr(job, name, value)
+    job.save(update_fields=list(values))
+    logger.info("Import job %s: %s. %s", job.pk, status, report.summary())

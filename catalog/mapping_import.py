@@ -174,7 +174,7 @@ def import_target(connector: Connector) -> str:
     if strategy == Connector.IdentifierStrategy.CUSTOM_MAPPING:
         return TARGET_MAPPING
     raise ImportRejected(
-        f"Connector {connector.name} uses strategy A (THG's SKU field holds "
+        f"Connector {connector.name} uses strategy A (THG's SKU field contains "
         "the master SKU), so it has no UPC mappings to import. Change its "
         "identifier strategy to B or C first."
     )
@@ -328,7 +328,7 @@ def _parse_row(line: int, sku_cell, upc_cell, report: ImportReport) -> _Row | No
     if not sku_valid:
         return None
     # A row whose UPC was rejected keeps its SKU, so that an unknown SKU on
-    # the same row is reported in the same run; its empty ``upc`` keeps it
+    # the same row is reported in the same run. Its empty ``upc`` keeps it
     # out of the writes.
     return _Row(line=line, sku=sku, upc=upc, raw_upc=raw_upc)
 
@@ -464,7 +464,7 @@ class _Planned:
 
 @dataclass
 class _Holder:
-    """A listing that already holds a UPC the file gives another product."""
+    """A listing that already has a UPC the file gives another product."""
 
     row: _Row
     row_product_id: int
@@ -532,8 +532,8 @@ def _check_mapping_chunk(connector, rows, report, plan) -> None:
 def _check_listing_chunk(connector, rows, report, planned, holders) -> None:
     """Check a chunk of strategy B rows and record what each product gets.
 
-    Listings of other products that already hold a UPC of the chunk go to
-    ``holders``; :func:`_resolve_holders` settles them once every chunk is
+    Listings of other products that already have a UPC of the chunk go to
+    ``holders``. :func:`_resolve_holders` settles them once every chunk is
     checked, because the other product may get a new UPC further down.
     """
     ids = [product_id for _, product_id in rows]
@@ -548,7 +548,7 @@ def _check_listing_chunk(connector, rows, report, planned, holders) -> None:
             connector=connector, product_id__in=ids
         ).values_list("product_id", "pk", "channel_sku")
     }
-    held = {
+    holders_by_upc = {
         channel_sku: (pk, product_id, sku)
         for channel_sku, pk, product_id, sku in ChannelListing.objects.filter(
             connector=connector, channel_sku__in=[row.upc for row, _ in rows]
@@ -571,7 +571,7 @@ def _check_listing_chunk(connector, rows, report, planned, holders) -> None:
             report.unchanged += 1
             continue
         planned[product_id] = _Planned(row, row.upc, listing_id)
-        holder = held.get(row.upc)
+        holder = holders_by_upc.get(row.upc)
         if holder and holder[1] != product_id:
             holders.append(_Holder(row, product_id, *holder))
 
@@ -662,9 +662,9 @@ def _count(report: ImportReport, plan: _Plan) -> None:
 def _write(connector: Connector, plan: _Plan, report: ImportReport) -> None:
     """Write the planned rows in one transaction that locks the connector.
 
-    The rows were checked before the lock was taken; the unique constraints
-    catch a concurrent change to the same identifiers, and then nothing is
-    written and the report says to import again.
+    The rows were checked before the lock was taken. The unique constraints
+    catch a concurrent change to the same identifiers: then nothing is
+    written, and the report asks for the file to be imported again.
     """
     now = timezone.now()
     try:
@@ -717,7 +717,7 @@ def _write_mappings(connector: Connector, plan: _Plan, now) -> None:
 
 def _write_listings(connector: Connector, plan: _Plan, now) -> None:
     # A UPC that moves from one product to another is released first, so
-    # that no statement sees it on two listings of the connector.
+    # that no statement puts it on two listings of the connector at once.
     for chunk in _chunks(plan.released_listing_ids):
         ChannelListing.objects.filter(pk__in=chunk).update(
             channel_sku=None, updated_at=now

@@ -81,7 +81,7 @@ class ChannelListing(models.Model):
     ``channel_sku`` is the identifier the channel uses for the product when
     that differs from the master SKU: for THG under strategy B, the THG UPC,
     stored as a 14-digit GTIN. TikTok Shop has no such identifier, and a
-    parent product holds none (its variants do).
+    parent product has none (its variants do).
     """
 
     product = models.ForeignKey(
@@ -97,7 +97,7 @@ class ChannelListing(models.Model):
         blank=True,
         help_text="The identifier the channel uses for this product; under "
         "strategy B, the THG UPC. Set it on each child or variant product: a "
-        "parent product holds none. Unique per connector.",
+        "parent product has none. Unique per connector.",
     )
     channel_product_id = models.CharField(max_length=64, blank=True)
     channel_sku_id = models.CharField("channel SKU id", max_length=64, blank=True)
@@ -223,9 +223,9 @@ def normalize_channel_identifier(value) -> str:
 class ImportJob(models.Model):
     """One import of a UPC-to-SKU mapping file into one connector.
 
-    A large file is checked and written by a django-q2 task; the job keeps
-    the file until it is written, the progress, the counts and the rejected
-    rows, so the admin can show the outcome.
+    A large file is checked and written by a django-q2 task. The job keeps
+    the file until it is written, and it records the progress, the counts
+    and the rejected rows, so the admin can show the outcome.
     """
 
     class Status(models.TextChoices):

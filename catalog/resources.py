@@ -31,7 +31,7 @@ EXPORT_HEADERS = ["sku", "upc"]
 
 
 class UnreadableFile:
-    """What :class:`MappingFileFormat` returns for a file it cannot read."""
+    """The dataset :class:`MappingFileFormat` returns for an unreadable file."""
 
     def __init__(self, content: bytes, message: str):
         self.content = content
@@ -42,7 +42,7 @@ class UnreadableFile:
 
 
 class MappingFileFormat(Format):
-    """CSV, TSV or XLSX, told apart by content, for the admin import view."""
+    """CSV, TSV or XLSX, detected from the content, for the admin import view."""
 
     def __init__(self, encoding=None):
         # The file is read as bytes; the reader detects the encoding.

@@ -2,7 +2,7 @@
 
 Text files may be UTF-8 with or without a byte-order mark (or UTF-16 with
 one, as Excel's "Unicode text" export writes), with Windows, Unix or old Mac
-line endings, and with a comma, semicolon or tab between cells; the
+line endings, and with a comma, semicolon or tab between cells. The
 delimiter is detected from the header row. XLSX cells keep their types, so a
 numeric cell comes back as an int or a float for the caller to interpret.
 
@@ -25,7 +25,7 @@ _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 class TableError(ValueError):
-    """A file that cannot be read as a table; the message says what to do."""
+    """A file that cannot be read as a table. The message states the fix."""
 
 
 def normalize_header(name) -> str:

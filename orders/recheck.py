@@ -30,7 +30,7 @@ BATCH_SIZE = 200
 
 @dataclass
 class RecheckResult:
-    """What one run of :func:`check_again` changed."""
+    """The counts and order ids of one run of :func:`check_again`."""
 
     orders_checked: int = 0
     lines_matched: int = 0
@@ -81,13 +81,13 @@ def _order_ids(orders) -> list[int]:
 def check_again(orders: QuerySet | Iterable) -> RecheckResult:
     """Match the unmatched lines of ``orders`` again and clear what is fixed.
 
-    For each batch of orders, in one transaction that locks the orders in
-    primary-key order: match every line that has no product, save the new
-    matches, resolve the open "line matches no product" exceptions of lines
-    that now have a product, and move orders that have no open exception
-    left from "needs attention" to "new". After each batch commits, the
-    released orders go to ``orders.routing.route_order`` when that function
-    exists. Safe to run twice: a second run finds nothing left to change.
+    Each batch of orders is one transaction that locks the orders in
+    primary-key order. It matches every line that has no product and saves
+    the new matches. It resolves the open "line matches no product"
+    exceptions of lines that now have a product, and moves orders with no
+    open exception left from "needs attention" to "new". After each batch
+    commits, the released orders go to ``orders.routing.route_order`` when
+    that function exists. Safe to run twice: a second run changes nothing.
     """
     result = RecheckResult()
     ids = _order_ids(orders)

@@ -331,3 +331,35 @@ def test_export_strategy_a_connector_shows_error(admin_client):
     messages = [str(m) for m in response.wsgi_request._messages]
     assert len(messages) == 1
     assert "uses strategy A" in messages[0]
+
+
+def test_job_page_lists_rejected_rows(admin_client, thg_c, products):
+    from catalog.import_jobs import run_now
+
+    job = run_now(
+        thg_c, f.csv_bytes(f"sku,upc\nMUG-BLUE,{UPC_A}\nNOPE,{UPC_B}\n"), "m.csv"
+    )
+
+    response = admin_client.get(
+        reverse("admin:catalog_importjob_change", args=[job.pk])
+    )
+
+    content = response.content.decode()
+    assert job.status == ImportJob.Status.INVALID
+    assert response.status_code == 200
+    assert "Rejected: nothing written" in content
+    assert "<td>3</td>" in content
+    assert "No product has the SKU &#x27;NOPE&#x27;" in content
+    assert IdentifierMapping.objects.count() == 0
+
+
+def test_job_changelist_shows_counts(admin_client, thg_c, products):
+    from catalog.import_jobs import run_now
+
+    run_now(thg_c, f.csv_bytes(f"sku,upc\nMUG-BLUE,{UPC_A}\n"), "m.csv")
+
+    response = admin_client.get(reverse("admin:catalog_importjob_changelist"))
+
+    assert response.status_code == 200
+    assert b"m.csv" in response.content
+    assert b"<td class=\"field-progress\">1 row</td>" in response.content

@@ -99,7 +99,7 @@ def test_parent_without_channel_skus_hides_column(admin_client, connectors):
     variant_fields = inline_formsets(variant_page)["listings"].formset.form.base_fields
     assert "channel_sku" not in parent_fields
     assert "channel_sku" in variant_fields
-    assert "a parent product holds none" in variant_fields["channel_sku"].help_text
+    assert "a parent product has none" in variant_fields["channel_sku"].help_text
 
 
 def test_parent_with_channel_sku_shows_column(admin_client, connectors):
