@@ -5,7 +5,10 @@ The app owns these schedules: :func:`sync_schedules` creates one per enabled
 deletes the ones no longer wanted. Nobody needs to make them by hand.
 """
 
+from datetime import datetime, time, timedelta
+
 from django.db import transaction
+from django.utils import timezone
 from django_q.models import Schedule
 
 from .models import Connector, Stream
@@ -79,3 +82,40 @@ def sync_schedules(connector: Connector | None = None) -> tuple[int, int, int]:
     deleted = len(existing)
     Schedule.objects.filter(pk__in=[s.pk for s in existing.values()]).delete()
     return created, updated, deleted
+
+
+def next_local_time(at: time, now: datetime | None = None) -> datetime:
+    """Return the next moment the wall clock in ``TIME_ZONE`` shows ``at``."""
+    now = timezone.localtime(now)
+    candidate = timezone.make_aware(datetime.combine(now.date(), at))
+    if candidate <= now:
+        candidate = timezone.make_aware(
+            datetime.combine(now.date() + timedelta(days=1), at)
+        )
+    return candidate
+
+
+def ensure_daily_schedule(name: str, func: str, at: time, **fields) -> Schedule:
+    """Create or update a schedule that runs ``func`` every day at ``at``
+    local time (``TIME_ZONE``).
+
+    django-q2's DAILY schedules keep their wall-clock time across daylight
+    saving changes: each next run is a day later in local time, not 24
+    hours later.
+    """
+    schedule, created = Schedule.objects.get_or_create(
+        name=name,
+        defaults={
+            "func": func,
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+            "next_run": next_local_time(at),
+            **fields,
+        },
+    )
+    if not created and (schedule.func != func or schedule.schedule_type != "D"):
+        schedule.func = func
+        schedule.schedule_type = Schedule.DAILY
+        schedule.next_run = next_local_time(at)
+        schedule.save(update_fields=["func", "schedule_type", "next_run"])
+    return schedule
