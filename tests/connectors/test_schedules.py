@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -114,4 +114,5 @@ def test_daily_schedule_keeps_local_time_across_dst(
     following = schedule.calculate_next_run()
 
     assert following.astimezone(LONDON) == second.replace(tzinfo=LONDON)
-    assert following - schedule.next_run == timedelta(hours=hours)
+    elapsed = following.astimezone(UTC) - schedule.next_run.astimezone(UTC)
+    assert elapsed == timedelta(hours=hours)
