@@ -27,6 +27,7 @@ from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from .bulk_sql import insert_rows
 from .models import ExternalLocation, InventoryChange, InventorySnapshot, StockLevel
 
 logger = logging.getLogger(__name__)
@@ -215,22 +216,16 @@ def mark_changed(product_ids: Iterable[int], connectors=None) -> None:
     else:
         connector_ids = sorted(connector.pk for connector in connectors)
     now = timezone.now()
-    marks = [
-        InventoryChange(
-            connector_id=connector_id,
-            product_id=product_id,
-            token=secrets.randbits(62),
-            marked_at=now,
-        )
-        for connector_id in connector_ids
-        for product_id in ids
-    ]
-    InventoryChange.objects.bulk_create(
-        marks,
-        update_conflicts=True,
+    insert_rows(
+        InventoryChange,
+        ["connector_id", "product_id", "token", "marked_at"],
+        [
+            (connector_id, product_id, secrets.randbits(62), now)
+            for connector_id in connector_ids
+            for product_id in ids
+        ],
         unique_fields=["connector", "product"],
         update_fields=["token", "marked_at"],
-        batch_size=1000,
     )
 
 

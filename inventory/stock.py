@@ -14,17 +14,20 @@ takes on the rows it references. On SQLite, where ``select_for_update`` is a
 no-op, the project's IMMEDIATE transactions serialize the writers instead.
 """
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from .availability import mark_changed
+from .bulk_sql import insert_rows
 from .models import Location, StockLevel, StockMovement
 
 logger = logging.getLogger(__name__)
@@ -100,24 +103,47 @@ class CountResult:
 # Locking and writing, shared with the routing engine.
 
 
+class LockedLevel(NamedTuple):
+    """A stock level's counters as read under its row lock."""
+
+    pk: int
+    product_id: int
+    location_id: int
+    on_hand: int
+    committed: int
+
+
 def lock_levels(
-    product_ids: Iterable[int], location_ids: Iterable[int]
-) -> dict[tuple[int, int], StockLevel]:
+    product_ids: Iterable[int], location_ids: Iterable[int], *, only_free: bool = False
+) -> dict[tuple[int, int], LockedLevel]:
     """Lock the stock levels of these products at these locations.
 
-    Rows are locked in primary-key order, one chunk after the other in
-    ascending order, so that every caller takes them in the same order.
-    Returns {(product_id, location_id): level} for the rows that exist.
+    Rows are locked in primary-key order, by one query evaluated at once (for
+    more than CHUNK products: their primary keys are read first, then locked
+    in ascending chunks), so every caller takes them in the same order.
+    Returns {(product_id, location_id): level} for the rows that exist; with
+    ``only_free``, for the rows with units not yet committed (the others
+    cannot take a commitment, so they need no lock).
     """
     product_ids = sorted(set(product_ids))
     location_ids = sorted(set(location_ids))
     if not product_ids or not location_ids:
         return {}
+    free = {"on_hand__gt": F("committed")} if only_free else {}
+    if len(product_ids) <= CHUNK:
+        locked = (
+            StockLevel.objects.select_for_update(no_key=True)
+            .filter(product_id__in=product_ids, location_id__in=location_ids, **free)
+            .order_by("pk")
+            .values_list(*LockedLevel._fields)
+        )
+        return {(row[1], row[2]): LockedLevel(*row) for row in locked}
     pks = []
     for start in range(0, len(product_ids), CHUNK):
         pks += StockLevel.objects.filter(
             product_id__in=product_ids[start : start + CHUNK],
             location_id__in=location_ids,
+            **free,
         ).values_list("pk", flat=True)
     return lock_level_pks(pks)
 
@@ -127,40 +153,82 @@ def lock_level_pks(pks: Iterable[int]) -> dict[tuple[int, int], StockLevel]:
     pks = sorted(set(pks))
     levels = {}
     for start in range(0, len(pks), CHUNK):
-        locked = list(
+        locked = (
             StockLevel.objects.select_for_update(no_key=True)
             .filter(pk__in=pks[start : start + CHUNK])
             .order_by("pk")
+            .values_list(*LockedLevel._fields)
         )
-        for level in locked:
-            levels[(level.product_id, level.location_id)] = level
+        for row in locked:
+            levels[(row[1], row[2])] = LockedLevel(*row)
     return levels
 
 
 def add_to_counters(deltas: dict[int, tuple[int, int]], *, now=None) -> None:
     """Add (on_hand, committed) deltas to locked stock levels, keyed by pk.
 
-    The caller holds the locks; each row changes through ``F() + delta`` in
-    one UPDATE per chunk.
+    The caller holds the locks. Each row changes as ``counter + delta`` in
+    the UPDATE itself: on PostgreSQL one statement joins the deltas passed
+    as arrays, elsewhere one CASE expression per chunk.
     """
     now = now or timezone.now()
-    pks = sorted(
-        pk for pk, (on_hand, committed) in deltas.items() if on_hand or committed
-    )
+    pks = sorted(pk for pk, change in deltas.items() if change[0] or change[1])
+    if not pks:
+        return
+    if connection.vendor == "postgresql":
+        _add_to_counters_postgresql(pks, deltas, now)
+        return
     for start in range(0, len(pks), CHUNK // 4):
         chunk = pks[start : start + CHUNK // 4]
-        on_hand = [
-            When(pk=pk, then=Value(deltas[pk][0])) for pk in chunk if deltas[pk][0]
-        ]
-        committed = [
-            When(pk=pk, then=Value(deltas[pk][1])) for pk in chunk if deltas[pk][1]
-        ]
-        changes = {"updated_at": now}
-        if on_hand:
-            changes["on_hand"] = F("on_hand") + Case(*on_hand, default=Value(0))
-        if committed:
-            changes["committed"] = F("committed") + Case(*committed, default=Value(0))
-        StockLevel.objects.filter(pk__in=chunk).update(**changes)
+        on_hand = [When(pk=pk, then=Value(deltas[pk][0])) for pk in chunk]
+        committed = [When(pk=pk, then=Value(deltas[pk][1])) for pk in chunk]
+        StockLevel.objects.filter(pk__in=chunk).update(
+            on_hand=F("on_hand") + Case(*on_hand, default=Value(0)),
+            committed=F("committed") + Case(*committed, default=Value(0)),
+            updated_at=now,
+        )
+
+
+def _add_to_counters_postgresql(pks, deltas, now) -> None:
+    # The deltas travel as one JSON document: binding thousands of separate
+    # parameters (or arrays of them) costs more than the UPDATE itself.
+    changes = json.dumps([[pk, deltas[pk][0], deltas[pk][1]] for pk in pks])
+    table = StockLevel._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} AS level
+            SET on_hand = level.on_hand + (change ->> 1)::integer,
+                committed = level.committed + (change ->> 2)::integer,
+                updated_at = %s
+            FROM jsonb_array_elements(%s::jsonb) AS change
+            WHERE level.id = (change ->> 0)::bigint
+            """,
+            [now, changes],
+        )
+
+
+class Movement(NamedTuple):
+    """One ledger row to write with :func:`write_movements`."""
+
+    product_id: int
+    location_id: int
+    reason: str
+    on_hand_change: int = 0
+    committed_change: int = 0
+    reference: str = ""
+    note: str = ""
+    user_id: int | None = None
+
+
+def write_movements(movements: Iterable[Movement]) -> None:
+    """Insert StockMovement rows in one statement, all stamped now."""
+    now = timezone.now()
+    insert_rows(
+        StockMovement,
+        [*Movement._fields, "created_at"],
+        [(*movement, now) for movement in movements],
+    )
 
 
 def queue_routing(product_ids: Iterable[int]) -> None:
@@ -398,20 +466,19 @@ def _names(counts):
 def _write_counts(changes, *, reason, reference, note, user):
     now = timezone.now()
     add_to_counters({level.pk: (diff, 0) for level, diff in changes}, now=now)
-    StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                product_id=level.product_id,
-                location_id=level.location_id,
-                reason=reason,
-                on_hand_change=diff,
-                reference=reference,
-                note=note,
-                user=user,
-            )
-            for level, diff in changes
-        ],
-        batch_size=1000,
+    user_id = user.pk if user else None
+    write_movements(
+        Movement(
+            level.product_id,
+            level.location_id,
+            reason,
+            diff,
+            0,
+            reference,
+            note,
+            user_id,
+        )
+        for level, diff in changes
     )
     mark_changed(level.product_id for level, _ in changes)
     queue_routing(level.product_id for level, diff in changes if diff > 0)
@@ -515,24 +582,21 @@ def write_commits(
                 quantity=F("quantity") + quantity
             )
         else:
-            new.append(
-                Allocation(line_id=key[0], location_id=key[1], quantity=quantity)
-            )
-    Allocation.objects.bulk_create(new, batch_size=1000)
+            new.append((key[0], key[1], quantity))
+    insert_rows(Allocation, ["line_id", "location_id", "quantity"], new)
 
     references = references or {}
-    StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                product_id=product_id,
-                location_id=location_id,
-                reason=StockMovement.Reason.COMMIT,
-                committed_change=quantity,
-                reference=references.get(line_id, reference),
-            )
-            for line_id, product_id, location_id, quantity in commits
-        ],
-        batch_size=1000,
+    commit = StockMovement.Reason.COMMIT
+    write_movements(
+        Movement(
+            product_id,
+            location_id,
+            commit,
+            0,
+            quantity,
+            references.get(line_id, reference),
+        )
+        for line_id, product_id, location_id, quantity in commits
     )
     mark_changed({product_id for _, product_id, _, _ in commits})
 
@@ -596,18 +660,10 @@ def write_releases(
         released[levels[(product_id, location_id)].pk] -= quantity
     add_to_counters({pk: (0, quantity) for pk, quantity in released.items()})
     Allocation.objects.filter(pk__in=[row[0] for row in allocations]).delete()
-    StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                product_id=product_id,
-                location_id=location_id,
-                reason=StockMovement.Reason.RELEASE,
-                committed_change=-quantity,
-                reference=reference,
-            )
-            for _, _, product_id, location_id, quantity in allocations
-        ],
-        batch_size=1000,
+    release = StockMovement.Reason.RELEASE
+    write_movements(
+        Movement(product_id, location_id, release, 0, -quantity, reference)
+        for _, _, product_id, location_id, quantity in allocations
     )
     product_ids = {row[2] for row in allocations}
     mark_changed(product_ids)

@@ -21,12 +21,13 @@ routings, stock imports and fulfillments take their locks in the same order
 (see :mod:`inventory.stock`), so they never oversell and never deadlock.
 """
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -493,7 +494,7 @@ def _lock_stock(routable, lines, connectors, context, *, reroute: bool):
     location_ids = context.location_ids({connectors[o.connector_id] for o in routable})
     line_ids = [line.id for order in routable for line in lines[order.pk]]
     if not reroute:
-        return stock.lock_levels(product_ids, location_ids)
+        return stock.lock_levels(product_ids, location_ids, only_free=True)
 
     held = list(
         Allocation.objects.filter(line_id__in=line_ids).values_list(
@@ -579,7 +580,11 @@ def _ordered_candidates(rule, candidates, ship_point):
 
 
 def _try_rule(rule, needs, candidates, excluded, free, ship_point):
-    """Return a _Plan, or a dict saying why the rule cannot serve the order."""
+    """Return a _Plan, or a dict saying why the rule cannot serve the order.
+
+    Candidates are described in the order tried, up to the winner; the
+    decision counts the ones never tried instead of describing them.
+    """
     if not candidates:
         return {
             "rule": rule.name,
@@ -592,10 +597,7 @@ def _try_rule(rule, needs, candidates, excluded, free, ship_point):
     for line in needs:
         wanted[line.product_id] += line.need
         skus[line.product_id] = line.sku
-    described = [
-        _describe(location, distance, wanted, skus, free)
-        for location, distance in ordered
-    ]
+    described = []
     base = {
         "rule": {"id": rule.id, "name": rule.name},
         "check_stock": rule.check_stock,
@@ -610,9 +612,14 @@ def _try_rule(rule, needs, candidates, excluded, free, ship_point):
         base["note"] = "ship-to address not geocoded; candidates tried by priority"
 
     if not rule.check_stock:
+        described.append(_describe(*ordered[0], wanted, skus, free))
+        base["not_tried"] = len(ordered) - 1
         return _unchecked_plan(rule, needs, ordered[0][0], free, base)
-    for (location, distance), description in zip(ordered, described, strict=True):
+    for location, distance in ordered:
+        description = _describe(location, distance, wanted, skus, free)
+        described.append(description)
         if not description["short"]:
+            base["not_tried"] = len(ordered) - len(described)
             commits = [(line, location, line.need) for line in needs]
             why = (
                 f"closest candidate ({distance:.1f} km) with stock for every line"
@@ -620,6 +627,7 @@ def _try_rule(rule, needs, candidates, excluded, free, ship_point):
                 else "first candidate by priority with stock for every line"
             )
             return _plan(rule, commits, base, f"{location.code}: {why}")
+    base["not_tried"] = 0
     if rule.allow_split:
         plan = _split_plan(rule, needs, ordered, free, base)
         if plan:
@@ -777,11 +785,7 @@ def _write_routed(orders, plans, lines, levels, now) -> None:
         order.routed_at = now
         order.updated_at = now
         changed.append(order)
-    Order.objects.bulk_update(
-        changed,
-        ["status", "location", "routing_decision", "routed_at", "updated_at"],
-        batch_size=BATCH_SIZE,
-    )
+    _update_orders(changed, routed=True)
     OrderException.objects.filter(
         order_id__in=list(plans),
         kind=OrderException.Kind.NO_STOCK,
@@ -805,9 +809,7 @@ def _write_failed(orders, outcomes, now) -> None:
             order.routing_decision = failed[order.pk].decision
             order.updated_at = now
             changed.append(order)
-    Order.objects.bulk_update(
-        changed, ["status", "routing_decision", "updated_at"], batch_size=BATCH_SIZE
-    )
+    _update_orders(changed, routed=False)
     open_exceptions = {
         exception.order_id: exception
         for exception in OrderException.objects.filter(
@@ -833,3 +835,46 @@ def _write_failed(orders, outcomes, now) -> None:
             )
     OrderException.objects.bulk_create(new, batch_size=BATCH_SIZE)
     logger.info("Routing: %d orders need stock", len(failed))
+
+
+def _update_orders(orders, *, routed: bool) -> None:
+    """Write the routing fields of many orders in one statement.
+
+    On PostgreSQL the values travel as one JSON document, which saves
+    building and binding one CASE expression per field and order; other
+    databases use ``bulk_update``.
+    """
+    if not orders:
+        return
+    fields = ["status", "routing_decision", "updated_at"]
+    if routed:
+        fields += ["location", "routed_at"]
+    if connection.vendor != "postgresql":
+        Order.objects.bulk_update(orders, fields, batch_size=BATCH_SIZE)
+        return
+    changes = json.dumps(
+        [
+            {
+                "id": order.pk,
+                "status": order.status,
+                "decision": order.routing_decision,
+                "location_id": order.location_id,
+            }
+            for order in orders
+        ]
+    )
+    routed_columns = ", location_id = change.location_id, routed_at = %s"
+    params = [orders[0].updated_at, *([orders[0].routed_at] if routed else []), changes]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Order._meta.db_table} AS target
+            SET status = change.status,
+                routing_decision = change.decision,
+                updated_at = %s{routed_columns if routed else ""}
+            FROM jsonb_to_recordset(%s::jsonb)
+                AS change(id bigint, status text, decision jsonb, location_id bigint)
+            WHERE target.id = change.id
+            """,
+            params,
+        )

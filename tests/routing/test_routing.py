@@ -444,10 +444,34 @@ def test_closest_location_wins():
     assert order.location == london
     decision = order.routing_decision
     assert decision["order_by"] == "distance"
-    assert decision["candidates"][0]["location"] == "london"
+    assert [c["location"] for c in decision["candidates"]] == ["london"]
     assert decision["candidates"][0]["distance_km"] < 5
-    assert decision["candidates"][1]["distance_km"] > 200
+    assert decision["not_tried"] == 1
     assert decision["reason"].startswith("london: closest candidate (")
+
+
+def test_closest_skips_nearest_without_stock():
+    product = make_product("NEAR")
+    london = make_location("london", priority=1, postal_code="SW1A 1AA")
+    leeds = make_location("leeds", priority=3, postal_code="LS1 1UR")
+    manchester = make_location("manchester", priority=2, postal_code="M1 1AE")
+    put_stock(product, london, 0)
+    put_stock(product, leeds, 5)
+    put_stock(product, manchester, 5)
+    _rule("Closest", closest_wins=True)
+    order = make_order(
+        make_connector(),
+        [(product, 1)],
+        ship_country_code="GB",
+        ship_postal_code="SW1A 2AA",
+    )
+
+    routing.route_order(order)
+
+    assert order.location == manchester
+    tried = order.routing_decision["candidates"]
+    assert [c["location"] for c in tried] == ["london", "manchester"]
+    assert tried[0]["short"] == ["NEAR"]
 
 
 def test_closest_without_geocoded_ship_to_uses_priority():
@@ -462,6 +486,7 @@ def test_closest_without_geocoded_ship_to_uses_priority():
     routing.route_order(order)
 
     assert order.location == manchester
+    assert "distance_km" not in order.routing_decision["candidates"][0]
     assert order.routing_decision["note"] == (
         "ship-to address not geocoded; candidates tried by priority"
     )
