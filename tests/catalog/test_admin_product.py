@@ -214,7 +214,7 @@ def test_parent_channel_sku_rejected_by_clean(connectors):
         listing.full_clean()
 
 
-def test_strategy_b_channel_sku_check_digit_validated(connectors):
+def test_channel_sku_check_digit_validated(connectors):
     mug = f.product("MUG-BLUE")
     listing = ChannelListing(
         connector=connectors["b"], product=mug, channel_sku="5012345678901"

@@ -106,7 +106,7 @@ def test_audit_finds_similar_skus(catalog):
     assert found == [(None, "MUG-BLUE", (catalog["mug"].pk, catalog["lower"].pk))]
 
 
-def test_audit_finds_channel_sku_not_in_stored_form(catalog):
+def test_audit_finds_non_canonical_channel_sku(catalog):
     assert findings_of(Kind.INVALID_UPC) == [
         (catalog["thg_b"].pk, UPC_B, (catalog["mug_twin"].pk,))
     ]
@@ -126,7 +126,7 @@ def test_audit_finds_products_without_identifier(catalog):
     ]
 
 
-def test_audit_finds_identifiers_the_strategy_does_not_use(catalog):
+def test_audit_finds_unused_identifiers(catalog):
     assert findings_of(Kind.UNUSED_IDENTIFIER) == [
         (catalog["thg_b"].pk, "0" + UPC_A, (catalog["cup"].pk,)),
         (catalog["thg_c"].pk, "CUP-THG", (catalog["cup"].pk,)),

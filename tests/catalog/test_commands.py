@@ -56,7 +56,7 @@ def test_import_mappings_command_dry_run(thg_c, mapping_file, capsys):
     assert ImportJob.objects.get().status == ImportJob.Status.CHECKED
 
 
-def test_import_mappings_command_bad_rows_exit_nonzero(thg_c, mapping_file, capsys):
+def test_import_command_bad_rows_fail(thg_c, mapping_file, capsys):
     f.product("MUG-BLUE")
     path = mapping_file(f"sku,upc\nMUG-BLUE,{UPC_A}\nMUG-BLUE,5012345678901\n")
 

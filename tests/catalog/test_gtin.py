@@ -12,7 +12,7 @@ def test_normalize_pads_every_length_to_fourteen():
     assert gtin.normalize("96385074") == "00000096385074"
 
 
-def test_normalize_same_code_at_three_lengths_is_equal():
+def test_normalize_three_lengths_equal():
     forms = ["012345678905", "0012345678905", "00012345678905"]
 
     assert {gtin.normalize(value) for value in forms} == {"00012345678905"}

@@ -46,7 +46,7 @@ def channel_skus(connector):
     )
 
 
-def test_import_csv_with_bom_fills_mapping_table(thg_c, products):
+def test_import_csv_with_bom(thg_c, products):
     content = f.csv_bytes(f"sku,upc\nMUG-BLUE,{UPC_A}\n", bom=True)
 
     report = import_file(thg_c, content)
@@ -171,7 +171,7 @@ def test_import_bad_check_digit_rejected(thg_c, products):
     assert mappings(thg_c) == []
 
 
-def test_import_same_upc_two_skus_reports_both_rows(thg_c, products):
+def test_import_upc_with_two_skus(thg_c, products):
     content = f.csv_bytes(f"sku,upc\nMUG-BLUE,{UPC_A}\nCUP,{UPC_C}\nMUG-RED,0{UPC_A}\n")
 
     report = import_file(thg_c, content)
@@ -339,7 +339,7 @@ def test_import_strategy_b_updates_existing_listing(thg_b, products):
     assert ChannelListing.objects.count() == 1
 
 
-def test_import_strategy_b_swaps_upcs_between_products(thg_b, products):
+def test_import_b_swaps_upcs(thg_b, products):
     import_file(thg_b, f.csv_bytes(f"sku,upc\nMUG-BLUE,{UPC_A}\nMUG-RED,{UPC_B}\n"))
 
     report = import_file(
@@ -350,7 +350,7 @@ def test_import_strategy_b_swaps_upcs_between_products(thg_b, products):
     assert channel_skus(thg_b) == [("0" + UPC_A, "MUG-RED"), ("0" + UPC_B, "MUG-BLUE")]
 
 
-def test_import_strategy_b_upc_held_by_other_product(thg_b, products):
+def test_import_b_upc_held_elsewhere(thg_b, products):
     import_file(thg_b, f.csv_bytes(f"sku,upc\nMUG-BLUE,{UPC_A}\n"))
 
     report = import_file(thg_b, f.csv_bytes(f"sku,upc\nMUG-RED,{UPC_A}\n"))
@@ -360,7 +360,7 @@ def test_import_strategy_b_upc_held_by_other_product(thg_b, products):
     assert channel_skus(thg_b) == [("0" + UPC_A, "MUG-BLUE")]
 
 
-def test_import_strategy_b_sku_with_two_upcs(thg_b, products):
+def test_import_b_sku_with_two_upcs(thg_b, products):
     content = f.csv_bytes(f"sku,upc\nMUG-BLUE,{UPC_A}\nMUG-BLUE,{UPC_B}\n")
 
     report = import_file(thg_b, content)
@@ -400,7 +400,7 @@ def test_import_strategy_a_is_file_error(products):
     assert ChannelListing.objects.count() == 0
 
 
-def test_import_missing_values_name_line_and_column(thg_c, products):
+def test_import_missing_values_located(thg_c, products):
     content = f.csv_bytes(f"sku,upc\n,{UPC_A}\nMUG-RED,\n")
 
     report = import_file(thg_c, content)
@@ -411,7 +411,7 @@ def test_import_missing_values_name_line_and_column(thg_c, products):
     ]
 
 
-def test_import_blank_rows_skipped_line_numbers_kept(thg_c, products):
+def test_import_blank_rows_skipped(thg_c, products):
     content = f.csv_bytes("sku,upc\n\n,\nMUG-BLUE,5012345678901\n")
 
     report = import_file(thg_c, content)

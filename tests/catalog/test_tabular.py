@@ -46,7 +46,7 @@ def test_read_table_zip_that_is_not_xlsx():
         read_table(b"PK\x03\x04" + b"\x00" * 100)
 
 
-def test_read_table_xlsx_keeps_row_numbers_and_types():
+def test_read_table_xlsx_rows_and_types():
     content = f.xlsx_bytes([["sku", "upc"], [None, None], ["A", 5012345678900]])
 
     table = read_table(content)
