@@ -45,3 +45,17 @@ def deliver_outbox(connector_id: int) -> str:
         f"{connector}: {result.delivered} delivered, {result.failed} failed, "
         f"{result.retrying} to retry"
     )
+
+
+def identify_worker(delay: float = 0.0) -> str:
+    """Return which host and process ran this task, after ``delay`` seconds.
+
+    Ops use it to check that every cluster on every machine takes work:
+    ``async_task("connectors.tasks.identify_worker")``.
+    """
+    import os
+    import socket
+    import time
+
+    time.sleep(delay)
+    return f"{socket.gethostname()}:{os.getpid()}"
