@@ -11,6 +11,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='channellisting',
+            name='channel_sku',
+            field=models.CharField(blank=True, help_text='The identifier the channel uses for this product; under strategy B, the THG UPC. Set it on each child or variant product: a parent product has none. Unique per connector.', max_length=100, null=True, verbose_name='Channel SKU'),
+        ),
         migrations.AlterConstraint(
             model_name='channellisting',
             name='unique_channel_sku_per_connector',
