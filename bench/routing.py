@@ -1,12 +1,12 @@
 """Benchmark: route 10,000 orders of one to four lines over 10 locations.
 
 The engine (:func:`orders.routing.route_orders`, batches of 500 orders per
-transaction) is measured beside a naive per-order loop that locks and reads
-stock line by line and writes one row at a time, on the same data: the
-state is reset between the two runs. Targets: at least 500 orders/s, and at
-least 10 times the baseline's rate. The baseline routes the first
-``baseline_orders`` orders only, because it is slow; both rates are orders
-per second of wall-clock time.
+transaction) is measured beside a naive per-order loop. The loop locks and
+reads stock line by line and writes one row at a time. Both run on the
+same data, because the state is reset between the two runs. Targets: at
+least 500 orders/s, and at least 10 times the baseline's rate. The
+baseline routes the first ``baseline_orders`` orders only, because it is
+slow. Both rates are orders per second of wall-clock time.
 """
 
 import json

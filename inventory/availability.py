@@ -93,8 +93,8 @@ def _available_expression():
 def totals_for(connector, product_ids: Iterable[int] | None = None) -> dict[int, int]:
     """Return {product_id: total available} for the connector.
 
-    Every product in scope gets a figure, 0 when no counting location holds
-    it. The scope is ``product_ids`` when given, else the whole catalog, and
+    Every product in scope gets a figure, 0 when no counting location has
+    stock of it. The scope is ``product_ids`` when given, else the whole catalog, and
     the connector's SKU allowlist when it has one. The sums run in SQL: three
     queries for the whole catalog, two more per 2,000 ids passed.
     """
@@ -137,8 +137,8 @@ def breakdown_for(
     """Return each product's stock per location, marking what counts and why.
 
     Covers every location holding the product; ``counts`` is true for those
-    in the connector's total, and ``excluded_because`` says why the others
-    are left out.
+    in the connector's total, and ``excluded_because`` gives the reason
+    the others are left out.
     """
     ids = sorted(set(product_ids))
     external = {

@@ -261,11 +261,11 @@ def adjust(
     """Add ``on_hand_change`` (negative to remove) to on-hand stock.
 
     Creates the stock level when it is missing. The change is one conditional
-    UPDATE that leaves the row alone if the result would be below zero or
-    below the committed units; then InvalidStockChange is raised, naming the
-    product, the location and the numbers. Writes a StockMovement, marks the
-    product for the inventory push, and, when stock arrives, queues routing
-    of the orders waiting for it.
+    UPDATE, which leaves the row alone if on hand would drop below zero or
+    below the committed units. In that case InvalidStockChange is raised,
+    naming the product, the location and the numbers. Writes a StockMovement
+    and marks the product for the inventory push. When stock arrives, it
+    also queues routing of the orders waiting for it.
     """
     with transaction.atomic():
         level, _ = StockLevel.objects.get_or_create(
@@ -350,7 +350,7 @@ def set_on_hand_many(
     """Set on-hand stock for many (product, location) pairs, all or nothing.
 
     Missing stock levels are created, then every level is locked in
-    primary-key order and checked; if any count is negative, below the
+    primary-key order and checked. If any count is negative, below the
     committed units, or repeated, InvalidStockChange lists every problem and
     nothing is written. Otherwise on hand is set, one StockMovement is
     written per changed level, the products are marked for the push, and
@@ -490,10 +490,10 @@ def _write_counts(changes, *, reason, reference, note, user):
 def commit_lines(assignments: Sequence[tuple], *, reference: str = "") -> list:
     """Commit stock to order lines: ``[(line, location, quantity), ...]``.
 
-    Locks the lines' orders, then the stock levels, in primary-key order;
-    checks every assignment against free stock (on hand minus committed) and
-    raises InsufficientStock listing every shortfall before writing anything.
-    Then adds to committed, creates or grows the lines' Allocation rows and
+    Locks the lines' orders, then the stock levels, in primary-key order.
+    Checks every assignment against free stock (on hand minus committed),
+    and raises InsufficientStock listing every shortfall before writing
+    anything. Then adds to committed, creates or grows the lines' Allocation rows and
     writes COMMIT movements. Returns the allocations.
     """
     from orders.models import Allocation, Order
@@ -604,9 +604,9 @@ def write_commits(
 def release_order(order, *, reference: str = "") -> int:
     """Release every allocation of an order; return the units released.
 
-    Locks the order, then its stock levels; subtracts each allocation from
-    committed, deletes it and writes RELEASE movements; queues routing of
-    orders waiting for the freed products.
+    Locks the order, then its stock levels. Subtracts each allocation from
+    committed, deletes it and writes RELEASE movements, then queues routing
+    of the orders waiting for the freed products.
     """
     return release_lines(
         list(order.lines.all()), reference=reference or _order_reference(order)
@@ -681,11 +681,11 @@ def _order_reference(order) -> str:
 def consume_for_fulfillment(fulfillment) -> None:
     """Take a fulfillment's units out of stock at its location.
 
-    For each FulfillmentLine: the line's allocation at the fulfillment's
-    location shrinks by the quantity (as far as it goes), on hand and
-    committed drop by the same units, any units beyond the allocation come
-    from free stock at the location, and the line's ``quantity_fulfilled``
-    grows. A line left with nothing open gives back its allocations at other
+    For each FulfillmentLine, the line's allocation at the fulfillment's
+    location shrinks by the quantity (as far as it goes), and on hand and
+    committed drop by the same units. Units beyond the allocation come from
+    free stock at the location. The line's ``quantity_fulfilled`` grows by
+    the quantity. A line left with nothing open gives back its allocations at other
     locations. Writes FULFILLMENT (and RELEASE) movements.
 
     Locks the order, then the stock levels. Raises OverFulfillment if a line

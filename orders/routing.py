@@ -1,13 +1,14 @@
 """The order routing engine: which location ships each order.
 
-Routing rules are tried by position; the first rule that matches an order
-and can serve every open line wins, and if a matching rule cannot, the next
-one is tried. A rule filters orders by connector, ship-to country, tags and
-SKUs, lists candidate locations by priority (none listed: the default
-candidates), and says whether stock is checked, whether the order may split
-over several locations, and whether the location closest to the ship-to
-postal code goes first. With no active rule, one default rule applies:
-default candidates, stock checked, no split, priority order.
+Routing rules are tried by position. The first rule that matches an order
+and can serve every open line wins, and a matching rule that cannot serve
+it passes the order to the next rule. A rule filters orders by connector,
+ship-to country, tags and SKUs. It lists candidate locations by priority
+(none listed: the default candidates), and sets whether stock is checked,
+whether the order may split over several locations, and whether the
+location closest to the ship-to postal code goes first. With no active
+rule, one default rule applies: default candidates, stock checked, no
+split, priority order.
 
 Default candidates are the active, unpaused locations by priority and name;
 for a TikTok Shop connector, only the locations it has ExternalLocation rows
@@ -53,7 +54,7 @@ SKIPPED = "skipped"
 
 @dataclass
 class RoutingOutcome:
-    """What routing did with one order."""
+    """The result of routing one order."""
 
     order_id: int
     result: str  # ROUTED, NO_STOCK or SKIPPED
@@ -108,7 +109,7 @@ def route_orders(orders, *, batch_size: int = BATCH_SIZE) -> RoutingSummary:
 
     Skips (and leaves as they are) orders fulfilled by the channel, cancelled
     or already routed orders, orders on hold (``hold_until`` in the future,
-    or status ON_HOLD: the channel says the order cannot ship yet), orders
+    or status ON_HOLD: the channel reports that the order cannot ship yet), orders
     with an open line that matches no product, and orders with nothing open.
 
     A routed order gets its stock committed (Allocation rows and committed
@@ -297,7 +298,7 @@ class _Context:
         return [location for location in listed if location.routable], excluded
 
     def location_ids(self, connectors) -> set[int]:
-        """Every location a batch of orders from these connectors may use."""
+        """Return every location a batch of orders from these connectors may use."""
         ids = set()
         for rule in self.rules:
             if rule.candidate_ids:
