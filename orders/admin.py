@@ -358,3 +358,7 @@ class OrderExceptionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# The routing rules have their own admin module; importing it registers them.
+from . import admin_routing  # noqa: E402, F401
