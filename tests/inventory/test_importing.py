@@ -186,3 +186,21 @@ def test_import_command_fails_on_bad_rows(catalog, tmp_path):
 
     assert "Nothing was imported: 1 problems in stock.csv." in str(caught.value)
     assert StockLevel.objects.count() == 0
+
+
+def test_import_routes_waiting_orders(catalog, django_capture_on_commit_callbacks):
+    from orders import routing
+    from orders.models import Order
+
+    from .factories import make_connector, make_order
+
+    order = make_order(make_connector(), [(catalog["a"], 2)])
+    routing.route_order(order)
+    assert order.status == Order.Status.NEEDS_ATTENTION
+
+    with django_capture_on_commit_callbacks(execute=True):
+        import_stock(b"SKU,Location code,On hand\nA-1,main,2\n")
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.ROUTED
+    assert level(catalog["a"], catalog["main"]).committed == 2

@@ -662,3 +662,32 @@ def test_ensure_routing_schedule_is_idempotent():
     schedule = Schedule.objects.get()
     assert schedule.func == "orders.routing.route_pending"
     assert schedule.minutes == 10
+
+
+def test_release_routes_waiting_order(django_capture_on_commit_callbacks):
+    product = make_product()
+    location = make_location()
+    put_stock(product, location, 2)
+    connector = make_connector()
+    first = make_order(connector, [(product, 2)])
+    waiting = make_order(connector, [(product, 2)])
+    routing.route_orders([first, waiting])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stock.release_order(first, reference="cancelled")
+
+    waiting.refresh_from_db()
+    assert waiting.status == Order.Status.ROUTED
+    assert level(product, location).committed == 2
+
+
+def test_route_waiting_for_other_products_ignored():
+    product = make_product()
+    other = make_product()
+    put_stock(product, make_location(), 5)
+    order = make_order(make_connector(), [(other, 1)])
+    routing.route_order(order)
+
+    summary = routing.route_waiting_for_products([product.pk])
+
+    assert summary.outcomes == []
