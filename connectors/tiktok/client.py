@@ -123,6 +123,16 @@ class TikTokClient:
         ):
             register_secret(secret)
 
+    def close(self) -> None:
+        """Close the session's pooled connections."""
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     # URLs ---------------------------------------------------------------
 
     @property

@@ -125,10 +125,15 @@ def complete_authorization(
             "TikTok sent no authorization code back; the seller may have declined. "
             "Click Connect to try again."
         )
+    own_client = client is None
     client = client or TikTokClient(connector)
-    tokens = client.exchange_code(code)
-    client.store_tokens(tokens)
-    shops = [mapping.shop_record(shop) for shop in client.get_authorized_shops()]
+    try:
+        tokens = client.exchange_code(code)
+        client.store_tokens(tokens)
+        shops = [mapping.shop_record(shop) for shop in client.get_authorized_shops()]
+    finally:
+        if own_client:
+            client.close()
     shop = choose_shop(shops, connector, shop_id)
     connector.tiktok_shop_id = shop.id
     connector.tiktok_shop_cipher = shop.cipher

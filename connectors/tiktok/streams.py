@@ -145,7 +145,9 @@ def backfill_orders(context, *, since: datetime, until: datetime | None = None):
 
 def fetch_orders(connector: Connector, order_ids: Iterable[str], *, client=None):
     """Fetch orders by id (webhooks) and upsert them; return the IngestResult."""
-    client = client or TikTokClient(connector)
+    if client is None:
+        with TikTokClient(connector) as own_client:
+            return fetch_orders(connector, order_ids, client=own_client)
     items = client.get_orders(order_ids)
     records, unreadable = map_orders(connector, items)
     result = _ingest(connector, records)
@@ -242,7 +244,9 @@ def pull_returns(
 
 def fetch_returns(connector: Connector, return_ids: Iterable[str], *, client=None):
     """Fetch returns by id (webhooks) and upsert them."""
-    client = client or TikTokClient(connector)
+    if client is None:
+        with TikTokClient(connector) as own_client:
+            return fetch_returns(connector, return_ids, client=own_client)
     page = client.search_returns({"return_ids": list(return_ids)})
     records, unreadable = map_returns(connector, page.items)
     result = _upsert_returns(connector, records)

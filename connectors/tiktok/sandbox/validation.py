@@ -10,6 +10,10 @@
 7. ``shop_cipher``: missing where required (106013), sent where not allowed
    or unknown (36009004), and the legacy ``shop_id`` (36009004);
 8. a JSON body on POST and PUT (36009022).
+
+HTTP statuses: 401 for 106001 and 429 for throttling, as seen from TikTok;
+404 and 405 for an unknown path or method; 200 for every other error,
+because TikTok documents no status for them and answers some with 200.
 """
 
 import hmac
@@ -77,7 +81,6 @@ def _check_app(query: dict) -> SandboxApp:
         raise wire.SandboxError(
             wire.INVALID_REQUEST,
             "Invalid credentials. The app_key query parameter is invalid.",
-            status=401,
         )
     return app
 
@@ -147,13 +150,11 @@ def _check_token(request, app: SandboxApp, now: int) -> SandboxToken:
         raise wire.SandboxError(
             wire.INVALID_REQUEST,
             "Invalid credentials. The x-tts-access-token header is invalid.",
-            status=401,
         )
     if token.access_expires_at <= now:
         raise wire.SandboxError(
             wire.EXPIRED_TOKEN,
             "Expired credentials. The x-tts-access-token header has expired.",
-            status=401,
         )
     return token
 
@@ -222,7 +223,6 @@ def check_signed_call(
             wire.INVALID_REQUEST,
             "Missing credentials. The request does not include a required "
             "signature in the query.",
-            status=401,
         )
     now = int(time.time())
     _check_timestamp(query, now)
