@@ -22,6 +22,8 @@ MAX_STORED_ERRORS = 1000
 #: Progress is written to the job at most every this many rows.
 PROGRESS_STEP = 1000
 
+# NOTE: a job whose worker died mid-step stays CHECKING or RUNNING, and no
+# task claims it again; upload the file again to start a new job.
 _CLAIMS = {
     ImportJob.Status.PENDING: ImportJob.Status.CHECKING,
     ImportJob.Status.QUEUED: ImportJob.Status.RUNNING,
