@@ -77,6 +77,8 @@ class Command(BaseCommand):
             )
         )
         processes = {"web server": web, "worker": worker}
+        # A SIGTERM (from a process manager or `timeout`) stops both, as Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
         exited = []
         try:
             while not exited:
@@ -91,6 +93,10 @@ class Command(BaseCommand):
                 f"The {' and the '.join(exited)} stopped unexpectedly; see the "
                 "output above."
             )
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _stop(processes) -> None:
