@@ -8,7 +8,7 @@ whatever the HTTP status; anything else becomes a typed error from
 :mod:`connectors.tiktok.errors`.
 
 Tokens: the access token is refreshed a day before it expires and once more
-after a 105002 answer. TikTok rotates the refresh token on each refresh, so
+after a 105002 response. TikTok rotates the refresh token on each refresh, so
 the new pair is stored in one transaction. A refresh that TikTok rejects
 marks the connector as needing re-authorization.
 """
@@ -163,7 +163,7 @@ class TikTokClient:
                 f"{redact(str(exc))}"
             ) from exc
         logger.debug(
-            "Connector %s: %s answered HTTP %s",
+            "Connector %s: %s returned HTTP %s",
             self.connector.pk,
             description,
             response.status_code,
@@ -179,7 +179,7 @@ class TikTokClient:
         if not isinstance(payload, dict) or "code" not in payload:
             snippet = redact(response.text[:200])
             text = (
-                f"TikTok Shop answered {description} with HTTP {status} and a "
+                f"TikTok Shop responded to {description} with HTTP {status} and a "
                 f"body that is not TikTok's JSON envelope: {snippet!r}"
             )
             if status == 429:
@@ -251,7 +251,7 @@ class TikTokClient:
         """Send one signed call and return its ``data``.
 
         Refreshes the access token first when it is close to expiry, and once
-        more if TikTok answers 105002 (expired), then repeats the call once.
+        more if TikTok responds with 105002 (expired), then repeats the call once.
         """
         self.ensure_fresh_token()
         try:
@@ -278,7 +278,7 @@ class TikTokClient:
         refresh_token = data.get("refresh_token") or ""
         if not access_token or not refresh_token:
             raise TikTokPermanentError(
-                "TikTok Shop's token answer has no access_token or no refresh_token."
+                "TikTok Shop's token response has no access_token or no refresh_token."
             )
         register_secret(access_token)
         register_secret(refresh_token)

@@ -1,7 +1,7 @@
 """TikTok Shop failures, sorted into the hub's retryable, authentication and
 permanent classes.
 
-TikTok answers every call with ``{code, message, request_id, data}``; a
+TikTok responds to every call with ``{code, message, request_id, data}``; a
 ``code`` other than 0 is a failure whatever the HTTP status. One code,
 36009004, covers an invalid token, an invalid app key, a timestamp out of
 window, a missing signature and an unexpected shop cipher, so
@@ -40,7 +40,7 @@ class TikTokRetryableError(TikTokError, RetryableError):
 
 
 class ConnectionFailedError(TikTokRetryableError):
-    """No answer from TikTok: a connection error or a timeout."""
+    """No response from TikTok: a connection error or a timeout."""
 
 
 class ThrottledError(TikTokRetryableError):
@@ -96,7 +96,7 @@ class ShopCipherError(TikTokPermanentError):
 
 
 def _sort_invalid_request(message: str):
-    """Pick the class of a 36009004 answer from the words of its message."""
+    """Pick the class of a 36009004 response from the words of its message."""
     text = message.lower()
     if "timestamp" in text:
         return InvalidTimestampError
@@ -119,7 +119,7 @@ def error_for(
     request_id: str = "",
     retry_after: float | None = None,
 ) -> TikTokError:
-    """Build the typed error for a TikTok answer that is not a success."""
+    """Build the typed error for a TikTok response that is not a success."""
     detail = message or ""
     if code == CODE_THROTTLED or status == 429:
         error_class = ThrottledError
@@ -144,7 +144,7 @@ def error_for(
     else:
         error_class = TikTokPermanentError
 
-    text = f"TikTok Shop answered code {code}"
+    text = f"TikTok Shop returned code {code}"
     if status is not None:
         text += f" (HTTP {status})"
     text += f": {detail or 'no message'}"

@@ -22,7 +22,7 @@ from connectors.records import (
 )
 
 NOT_ROUTABLE_STATUSES = frozenset({"UNPAID", "ON_HOLD"})
-# The order API says CANCELLED; the order status webhook documents CANCEL.
+# The order API uses CANCELLED, but the order status webhook documents CANCEL.
 CANCELLED_STATUSES = frozenset({"CANCELLED", "CANCEL"})
 CANCELLED_LINE_STATUSES = frozenset({"CANCELLED", "CANCEL"})
 FULFILLED_BY_TIKTOK = "FULFILLMENT_BY_TIKTOK"
@@ -421,9 +421,9 @@ def inventory_results(
 ) -> list[StockItemResult]:
     """Sort each pushed (SKU, warehouse) into accepted or rejected.
 
-    TikTok reports failures inside a ``code: 0`` answer, in ``data.errors``,
+    TikTok reports failures inside a ``code: 0`` response, in ``data.errors``,
     per SKU with per-warehouse ``extra_errors``. Every warehouse of a SKU
-    that has an error counts as rejected, because the answer does not say
+    that has an error counts as rejected, because the response does not tell
     whether TikTok applied the SKU's other warehouses; pushes are absolute,
     so sending them again is harmless. An error that names no SKU rejects
     every item.

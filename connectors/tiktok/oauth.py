@@ -27,7 +27,7 @@ LEGACY_AUTHORIZE_URL = "https://auth.tiktok-shops.com/oauth/authorize"
 
 
 class AuthorizationError(Exception):
-    """The connection cannot be completed; the message says why and what to do."""
+    """The connection cannot be completed. The message gives the cause and the fix."""
 
 
 def make_state(connector: Connector, user, shop_id: str = "") -> str:
@@ -87,7 +87,7 @@ def choose_shop(
     Order of preference: the shop asked for when connecting (``shop_id``),
     then the shop the connector already uses, then the first shop listed.
     A shop asked for, or already used, that the grant lacks is an error, so a
-    connector never moves to another shop without being told to.
+    connector moves to another shop only on request.
     """
     if not shops:
         raise AuthorizationError(
@@ -96,7 +96,7 @@ def choose_shop(
         )
     listed = ", ".join(f"{shop.id} ({shop.name}, {shop.region})" for shop in shops)
     for wanted, source in (
-        (wanted_shop_id, "was asked for"),
+        (wanted_shop_id, "was requested"),
         (connector.tiktok_shop_id, "is the shop this connector already uses"),
     ):
         if not wanted:

@@ -34,7 +34,7 @@ def string_to_sign(
 ) -> bytes:
     """Build the unwrapped string that the signature covers.
 
-    ``query`` holds decoded values, as the server sees them after
+    ``query`` contains decoded values, as the server sees them after
     percent-decoding. ``body`` is the exact bytes sent.
     """
     parts = [path]

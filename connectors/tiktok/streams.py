@@ -200,7 +200,7 @@ def pull_returns(
     """Pull returns updated since the cursor, when returns come in from TikTok.
 
     A return for an order the hub lacks keeps the cursor where it is, so the
-    next pull sees it again once the order is in.
+    next pull fetches it again once the order is in.
     """
     connector = context.connector
     if not connector.returns_inbound:

@@ -260,7 +260,7 @@ def test_error_classes(connector, status, code, message, error_class, base):
 
 
 @responses.activate
-def test_http_429_without_body_is_throttled_with_retry_after(connector):
+def test_http_429_text_body_throttled(connector):
     _fresh(connector)
     responses.get(
         f"{API_URL}/logistics/202309/warehouses",

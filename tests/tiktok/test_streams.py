@@ -1,5 +1,5 @@
 """TikTok streams, webhook processing and the shipment handler, against
-recorded TikTok answers (``responses``) and the real domain services."""
+recorded TikTok responses (``responses``) and the real domain services."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -320,7 +320,7 @@ def test_pull_orders_fulfilled_by_tiktok(connector):
 
 
 # NOTE: orders.returns looks outbound returns up with a JSON filter whose
-# default value holds a NUL character, which PostgreSQL rejects; remove this
+# default value contains a NUL character, which PostgreSQL rejects; remove this
 # mark once that lookup no longer sends one.
 @pytest.mark.xfail(
     connection.vendor == "postgresql",

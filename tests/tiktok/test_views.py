@@ -247,7 +247,7 @@ def test_callback_unknown_shop_asked(client, staff, new_connector):
         "/integrations/tiktok/callback", {"code": "c", "state": state}
     )
 
-    assert "Shop 999 was asked for" in _messages(response)[0]
+    assert "Shop 999 was requested" in _messages(response)[0]
     new_connector.refresh_from_db()
     assert new_connector.tiktok_shop_id == ""
     assert new_connector.status == Connector.Status.DRAFT
@@ -310,7 +310,7 @@ def test_callback_code_rejected_shows_error(client, staff, new_connector):
     )
 
     assert _messages(response) == [
-        "TikTok Shop was not connected: TikTok Shop answered code 36004004 (HTTP "
+        "TikTok Shop was not connected: TikTok Shop returned code 36004004 (HTTP "
         "200): invalid auth code [request id 9]. The code is used or older than 30 "
         "minutes; connect again."
     ]

@@ -280,7 +280,7 @@ def send_webhook(
 
 
 def set_throttling(app, calls: int = -1) -> None:
-    """Answer the next ``calls`` signed calls with HTTP 429 (-1: all, 0: off)."""
+    """Reject the next ``calls`` signed calls with HTTP 429 (-1: all, 0: off)."""
     SandboxApp.objects.filter(pk=_app(app).pk).update(throttle_remaining=calls)
 
 

@@ -49,7 +49,7 @@ def webhook_body(
 def post_webhook(
     app: SandboxApp, body: bytes, *, url: str = ""
 ) -> SandboxWebhookDelivery:
-    """Post one signed webhook now and record the hub's answer."""
+    """Post one signed webhook now and record the hub's response."""
     url = url or app.webhook_url
     if not url:
         raise ValueError(

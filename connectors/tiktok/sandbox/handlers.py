@@ -1,7 +1,7 @@
 """The business side of each sandbox endpoint, after every check passed.
 
 Each handler takes a :class:`~.validation.SignedCall` and returns the
-``data`` object of the answer, or raises :class:`~.wire.SandboxError`.
+``data`` object of the response, or raises :class:`~.wire.SandboxError`.
 """
 
 import secrets
@@ -203,7 +203,7 @@ def get_orders(call: SignedCall) -> dict:
             "ids is required: up to 50 order ids, comma-joined."
         )
     if len(ids) > MAX_ORDER_IDS:
-        raise wire.invalid_parameter(f"ids holds {len(ids)} ids; the maximum is 50.")
+        raise wire.invalid_parameter(f"ids contains {len(ids)} ids; the maximum is 50.")
     found = {
         order.order_id: order
         for order in SandboxOrder.objects.filter(shop=call.shop, order_id__in=ids)
@@ -524,7 +524,7 @@ def _provider(order: SandboxOrder, provider_id: str) -> dict:
 
 def _is_open_item(item: dict) -> bool:
     # TikTok may give a line item a package before it ships, so the package
-    # status, not the package id, tells whether it has shipped.
+    # status, not the package id, shows whether it has shipped.
     return (
         item.get("package_status", "TO_FULFILL") == "TO_FULFILL"
         and item.get("display_status") != "CANCELLED"

@@ -233,7 +233,7 @@ class SandboxToken(models.Model):
 
 
 class SandboxWebhookDelivery(models.Model):
-    """One webhook the sandbox posted, with the hub's answer."""
+    """One webhook the sandbox posted, with the hub's response."""
 
     app = models.ForeignKey(SandboxApp, on_delete=models.CASCADE, related_name="+")
     url = models.URLField(max_length=500)

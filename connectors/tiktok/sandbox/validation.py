@@ -13,7 +13,7 @@
 
 HTTP statuses: 401 for 106001 and 429 for throttling, as seen from TikTok;
 404 and 405 for an unknown path or method; 200 for every other error,
-because TikTok documents no status for them and answers some with 200.
+because TikTok documents no status for them and returns some with 200.
 """
 
 import hmac

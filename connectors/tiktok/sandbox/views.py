@@ -74,7 +74,7 @@ def open_api(request, api_path: str):
         data = route.handler(call)
     except wire.SandboxError as error:
         logger.info(
-            "TikTok sandbox: %s /%s answered %s: %s",
+            "TikTok sandbox: %s /%s rejected with %s: %s",
             request.method,
             api_path,
             error.code,

@@ -1,4 +1,4 @@
-"""The sandbox's answers on the wire: TikTok's envelope, errors, page tokens.
+"""The sandbox's responses on the wire: TikTok's envelope, errors, page tokens.
 
 Codes and messages follow TikTok's common-errors page. Where TikTok
 documents no code (invalid parameters, seller-shipping rules), the sandbox
@@ -43,7 +43,7 @@ SEARCH_LIMIT = 10000
 
 
 class SandboxError(Exception):
-    """A failure the sandbox answers with TikTok's envelope."""
+    """A failure the sandbox returns in TikTok's envelope."""
 
     def __init__(self, code: int, message: str, status: int = 200):
         super().__init__(message)
@@ -80,7 +80,7 @@ def compact_json(value) -> bytes:
 # Page tokens --------------------------------------------------------------
 
 # Three bytes that encode to "+/+/" in standard base64, so every token the
-# sandbox hands out holds both characters that need URL-encoding.
+# sandbox issues contains both characters that need URL-encoding.
 _TOKEN_PREFIX = b"\xfb\xff\xbf"
 
 
