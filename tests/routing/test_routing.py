@@ -691,3 +691,18 @@ def test_route_waiting_for_other_products_ignored():
     summary = routing.route_waiting_for_products([product.pk])
 
     assert summary.outcomes == []
+
+
+def test_route_pending_for_one_connector():
+    product = make_product()
+    put_stock(product, make_location(), 5)
+    mine = make_connector()
+    other = make_connector()
+    routed = make_order(mine, [(product, 1)])
+    left = make_order(other, [(product, 1)])
+
+    summary = routing.route_pending(connector=mine)
+
+    assert [outcome.order_id for outcome in summary.outcomes] == [routed.pk]
+    left.refresh_from_db()
+    assert left.status == Order.Status.NEW
