@@ -63,12 +63,12 @@ def _claim(connector: Connector, kinds) -> list[OutboxMessage]:
     claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
     claimed = []
     for pk, next_attempt_at in candidates:
-        taken = OutboxMessage.objects.filter(
+        updated = OutboxMessage.objects.filter(
             pk=pk,
             status=OutboxMessage.Status.PENDING,
             next_attempt_at=next_attempt_at,
         ).update(next_attempt_at=claimed_until)
-        if taken:
+        if updated:
             claimed.append(pk)
     return list(OutboxMessage.objects.filter(pk__in=claimed).order_by("pk"))
 

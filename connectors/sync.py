@@ -45,7 +45,7 @@ def acquire_lease(connector: Connector, stream: str, owner: str) -> SyncState | 
     """Take the stream's lease for ``owner``; return the state, or None if taken."""
     state, _ = SyncState.objects.get_or_create(connector=connector, stream=stream)
     now = timezone.now()
-    taken = (
+    acquired = (
         SyncState.objects.filter(pk=state.pk)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
         .update(
@@ -53,7 +53,7 @@ def acquire_lease(connector: Connector, stream: str, owner: str) -> SyncState | 
             lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
         )
     )
-    if not taken:
+    if not acquired:
         return None
     state.refresh_from_db()
     return state
@@ -73,14 +73,14 @@ def release_lease(state: SyncState) -> None:
 
 
 class RunContext:
-    """What a stream function gets: the connector, its state and its run."""
+    """The connector, stream state and run that a stream function works with."""
 
     def __init__(self, connector: Connector, state: SyncState, run: SyncRun):
         self.connector = connector
         self.state = state
         self.run = run
-        # Set by a stream once the channel answered a data call: that proves
-        # the connection works, so "awaiting activation" can turn "connected".
+        # A stream sets this once a data call to the channel succeeds. That
+        # proves the connection works, so "awaiting activation" can end.
         self.made_data_call = False
         self._last_save = 0.0
 
@@ -124,8 +124,8 @@ class RunContext:
 def run_stream(connector: Connector, stream: str, trigger: str, **options) -> SyncRun:
     """Run one stream of ``connector`` once, under its lease, and record the run.
 
-    Never raises for a channel failure: the returned :class:`SyncRun` says how
-    the run ended. Options are passed to the stream function.
+    Never raises for a channel failure: the returned :class:`SyncRun` records
+    how the run ended. Options are passed to the stream function.
     """
     from .streams import stream_function
 
@@ -246,7 +246,7 @@ ON_DEMAND_STREAMS = {Stream.BACKFILL}
 
 
 def enabled_streams(connector: Connector) -> list[str]:
-    """The connector's streams that are switched on, in the order a cycle runs them."""
+    """Return the connector's enabled streams, in the order a cycle runs them."""
     from .streams import streams_for
 
     return [

@@ -127,8 +127,8 @@ def upsert_orders(
     """
     latest: dict[str, OrderRecord] = {}
     for record in records:
-        kept = latest.get(record.external_id)
-        if kept is None or record.updated_at >= kept.updated_at:
+        newest = latest.get(record.external_id)
+        if newest is None or record.updated_at >= newest.updated_at:
             latest[record.external_id] = record
     result = IngestResult()
     if not latest:
