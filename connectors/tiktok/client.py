@@ -29,6 +29,7 @@ from connectors.http import new_session
 from connectors.logging import redact, register_secret
 from connectors.models import Connector
 from connectors.records import StockItemResult
+from connectors.retry import call_with_retries
 
 from . import mapping
 from .errors import (
@@ -99,6 +100,10 @@ def _compact_json(body) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
@@ -112,10 +117,18 @@ def _retry_after(response: requests.Response) -> float | None:
 class TikTokClient:
     """Signed calls to TikTok Shop for one connector, and its token upkeep."""
 
-    def __init__(self, connector: Connector, *, session=None, clock=time.time):
+    def __init__(
+        self,
+        connector: Connector,
+        *,
+        session=None,
+        clock=time.time,
+        attempts: int | None = None,
+    ):
         self.connector = connector
         self.session = session or new_session()
         self.clock = clock
+        self.attempts = attempts
         for secret in (
             connector.tiktok_app_secret,
             connector.tiktok_access_token,
@@ -247,15 +260,22 @@ class TikTokClient:
         query: Mapping | None = None,
         body=None,
         shop_scoped: bool = True,
+        retry: bool = True,
     ) -> dict:
         """Send one signed call and return its ``data``.
 
         Refreshes the access token first when it is close to expiry, and once
         more if TikTok responds with 105002 (expired), then repeats the call once.
+        With ``retry``, a retryable failure (throttling, 5xx, no response) is
+        tried again with back-off, up to ``attempts`` times (default
+        ``settings.CHANNEL_RETRY_ATTEMPTS``). Each attempt is signed anew,
+        with a fresh timestamp.
         """
         self.ensure_fresh_token()
         try:
-            return self._send_signed(method, path, query, body, shop_scoped)
+            return self._send_with_retries(
+                method, path, query, body, shop_scoped, retry
+            )
         except ExpiredTokenError:
             logger.info(
                 "Connector %s: access token expired on %s %s; refreshing",
@@ -264,7 +284,22 @@ class TikTokClient:
                 path,
             )
             self.refresh_access_token()
+            return self._send_with_retries(
+                method, path, query, body, shop_scoped, retry
+            )
+
+    def _send_with_retries(self, method, path, query, body, shop_scoped, retry):
+        def send():
             return self._send_signed(method, path, query, body, shop_scoped)
+
+        if not retry:
+            return send()
+        return call_with_retries(
+            send,
+            description=f"Connector {self.connector.pk}: TikTok {method} {path}",
+            attempts=self.attempts,
+            sleep=_pause,
+        )
 
     # Tokens ---------------------------------------------------------------
 
@@ -526,10 +561,13 @@ class TikTokClient:
         }
         if order_line_item_ids:
             body["order_line_item_ids"] = [str(item) for item in order_line_item_ids]
+        # Not retried here: after a timeout TikTok may have created the
+        # package, and a second call would be rejected as already shipped.
         return self.request(
             "POST",
             f"/fulfillment/202309/orders/{quote(str(order_id), safe='')}/packages",
             body=body,
+            retry=False,
         )
 
     def search_returns(
