@@ -20,6 +20,14 @@ def load_sample(name: str) -> dict:
     return json.loads((SAMPLES / f"{name}.json").read_text())
 
 
+@pytest.fixture(autouse=True)
+def pauses(monkeypatch):
+    """Record the client's back-off pauses in place of sleeping."""
+    recorded = []
+    monkeypatch.setattr("connectors.tiktok.client._pause", recorded.append)
+    return recorded
+
+
 @pytest.fixture
 def sample():
     return load_sample

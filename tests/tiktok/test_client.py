@@ -276,6 +276,55 @@ def test_http_429_text_body_throttled(connector):
 
 
 @responses.activate
+def test_throttled_call_retried_then_succeeds(connector, pauses):
+    _fresh(connector)
+    url = f"{API_URL}/logistics/202309/warehouses"
+    responses.get(
+        url, json=_envelope(None, code=36009002, message="Too many"), status=429
+    )
+    responses.get(url, json=_envelope({"warehouses": [{"id": "1"}]}))
+
+    warehouses = _client(connector).get_warehouses()
+
+    assert warehouses == [{"id": "1"}]
+    assert len(pauses) == 1
+    first, second = (_query(call.request) for call in responses.calls)
+    assert first["sign"] == second["sign"]
+
+
+@responses.activate
+def test_retries_stop_after_attempts(connector, pauses):
+    _fresh(connector)
+    responses.get(
+        f"{API_URL}/logistics/202309/warehouses",
+        json=_envelope(None, code=36009003, message="Internal error"),
+    )
+
+    with pytest.raises(errors.ServerError):
+        TikTokClient(connector, clock=lambda: NOW, attempts=3).get_warehouses()
+
+    assert len(responses.calls) == 3
+    assert len(pauses) == 2
+
+
+@responses.activate
+def test_mark_shipped_not_retried(connector, pauses):
+    _fresh(connector)
+    responses.post(
+        f"{API_URL}/fulfillment/202309/orders/576/packages",
+        body=requests.ConnectionError("reset"),
+    )
+
+    with pytest.raises(errors.ConnectionFailedError):
+        _client(connector).mark_package_shipped(
+            "576", tracking_number="JX1", shipping_provider_id="66"
+        )
+
+    assert len(responses.calls) == 1
+    assert pauses == []
+
+
+@responses.activate
 def test_http_502_html_is_server_error(connector):
     _fresh(connector)
     responses.get(
