@@ -2,6 +2,7 @@
 inventory, fulfilment, returns, webhooks and the generator."""
 
 import json
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -702,3 +703,33 @@ def test_send_webhook_signs_body(world):
     assert body["shop_id"] == shops[0].shop_id
     assert request.headers["Content-Type"] == "application/json"
     assert delivery.status_code == 200
+
+
+@responses.activate
+def test_status_change_webhook_sent_after_commit(
+    client, world, django_capture_on_commit_callbacks
+):
+    api.ensure_app(
+        APP_KEY,
+        APP_SECRET,
+        SERVICE_ID,
+        webhook_url="http://hub.test/hook",
+        send_status_webhooks=True,
+    )
+    responses.post("http://hub.test/hook", status=200)
+    order = _awaiting_order(world[1], items=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _ship(client, world, order)
+    for thread in threading.enumerate():
+        if thread.name == "tiktok-sandbox-webhook":
+            thread.join(timeout=5)
+
+    request = responses.calls[0].request
+    body = json.loads(request.body)
+    assert body["type"] == 1
+    assert body["data"]["order_id"] == order.order_id
+    assert body["data"]["order_status"] == "AWAITING_COLLECTION"
+    assert verify_webhook(
+        APP_KEY, APP_SECRET, request.body, request.headers["Authorization"]
+    )
