@@ -217,7 +217,12 @@ class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
         return kwargs
 
     def save_related(self, request, form, formsets, change):
+        from inventory.availability import mark_changed
+
         super().save_related(request, form, formsets, change)
+        # Safety stock, the UPC or a Channel SKU may have changed what each
+        # connector should be sent; the next push compares this product.
+        mark_changed([form.instance.pk])
         if not change or "sku" in form.changed_data:
             # Strategy A and TikTok Shop match master SKUs: any connector
             # may have lines waiting for this SKU.

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("integrations/thg/", include("connectors.thg.urls")),
     path("integrations/tiktok/", include("connectors.tiktok.urls")),
+    path("api/warehouse/", include("inventory.api_urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -169,7 +169,12 @@ class ConnectorAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
+        from inventory.availability import mark_all_changed
+
         super().save_model(request, obj, form, change)
+        if change and "inventory_sku_allowlist" in form.changed_data:
+            # Products leaving or joining the allowlist change what is sent.
+            mark_all_changed(obj)
         transaction.on_commit(lambda: sync_schedules(obj))
 
     def response_add(self, request, obj, post_url_continue=None):

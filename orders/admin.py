@@ -17,6 +17,7 @@ from .models import (
     Return,
     ReturnLine,
 )
+from .recheck import check_again_action
 
 
 class OrderLineInline(admin.TabularInline):
@@ -116,6 +117,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "placed_at"
     autocomplete_fields = ["location"]
     inlines = [OrderLineInline, FulfillmentInline, OrderExceptionInline]
+    actions = ["route_again", check_again_action]
     readonly_fields = [
         "connector",
         "external_id",
@@ -176,6 +178,30 @@ class OrderAdmin(admin.ModelAdmin):
             )
         )
 
+    @admin.action(description="Route again", permissions=["route"])
+    def route_again(self, request, queryset):
+        from django_q.tasks import async_task
+
+        order_ids = list(queryset.values_list("pk", flat=True))
+        task_id = async_task(
+            "orders.tasks.route_again", order_ids, task_name="route-again"
+        )
+        self.message_user(
+            request,
+            format_html(
+                "Queued routing again for {} orders (task <a href='{}'>{}</a>). "
+                "Orders on hold wait for their hold to end; orders fulfilled by "
+                "the channel are skipped.",
+                len(order_ids),
+                reverse("admin:django_q_task_changelist"),
+                task_id,
+            ),
+            messages.SUCCESS,
+        )
+
+    def has_route_permission(self, request):
+        return request.user.has_perm("orders.route_order")
+
     @admin.display(description="exceptions", ordering="open_exception_count")
     def open_exceptions(self, order):
         return order.open_exception_count or ""
@@ -185,9 +211,10 @@ class OrderAdmin(admin.ModelAdmin):
         decision = order.routing_decision or {}
         if not decision:
             return "–"
+        rule = decision.get("rule") or {}
+        name = rule.get("name") if isinstance(rule, dict) else rule
         reason = decision.get("reason") or decision.get("explanation") or ""
-        rule = decision.get("rule") or "default"
-        return f"Rule: {rule}. {reason}"
+        return f"Rule: {name or 'default'}. {reason}"
 
     def get_urls(self):
         return [
@@ -355,6 +382,7 @@ class OrderExceptionAdmin(admin.ModelAdmin):
     search_fields = ["identifier", "order__reference", "message"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in OrderException._meta.fields]
+    actions = [check_again_action]
 
     def has_add_permission(self, request):
         return False

@@ -260,51 +260,70 @@ def push_fulfillments(context, client: THGClient | None = None) -> None:
         context.run.error = f"{result.retrying} pushes will be retried."
 
 
-def stock_identifiers(connector: Connector) -> dict[int, str]:
-    """Map each product to the UPC THG knows it by, under the connector's strategy."""
+def stock_identifiers(connector: Connector, product_ids=None) -> dict[int, str]:
+    """Map products to the UPC THG knows them by, under the connector's strategy.
+
+    ``product_ids`` limits the lookup to those products (in chunks).
+    """
     strategy = connector.identifier_strategy
     if strategy == Connector.IdentifierStrategy.CHANNEL_SKU:
         rows = ChannelListing.objects.filter(
             connector=connector, channel_sku__isnull=False, active=True
         ).values_list("product_id", "channel_sku")
+        field = "product_id"
     elif strategy == Connector.IdentifierStrategy.CUSTOM_MAPPING:
         rows = IdentifierMapping.objects.filter(connector=connector).values_list(
             "product_id", "channel_identifier"
         )
+        field = "product_id"
     else:
         rows = Product.objects.exclude(upc="").values_list("pk", "upc")
+        field = "pk"
+    if product_ids is None:
+        chunks = [rows]
+    else:
+        ids = sorted(set(product_ids))
+        chunks = [
+            rows.filter(**{f"{field}__in": ids[start : start + 2000]})
+            for start in range(0, len(ids), 2000)
+        ]
     identifiers = {}
-    for product_id, value in rows:
-        identifiers.setdefault(product_id, gtin.as_ean13(value))
+    for chunk in chunks:
+        for product_id, value in chunk.order_by(field):
+            identifiers.setdefault(product_id, gtin.as_ean13(value))
     return identifiers
 
 
 def push_inventory(context, *, force: bool = False, client: THGClient | None = None):
     """Push the available total per UPC over the locations that count for THG.
 
-    A normal push sends only items whose total differs from the last one THG
-    accepted; ``force`` sends every item. Each item's result is recorded: a
-    rejected item keeps its old accepted quantity, so the next push retries it.
+    A normal push sends only the items whose total changed since THG last
+    accepted one (the change marks of :mod:`inventory.availability`), so its
+    work grows with the changes, not with the catalog; ``force`` sends every
+    item. Quantities are clamped to THG's 0..99999. Each item's result is
+    recorded: a rejected item keeps its old accepted quantity and its mark,
+    so the next push sends it again, alone.
     """
-    from inventory.availability import totals_for
+    from inventory.availability import changed_since_last_push, totals_for
 
     connector = context.connector
     client = client or THGClient(connector)
-    identifiers = stock_identifiers(connector)
-    allowlist = connector.sku_allowlist()
-    if allowlist:
-        allowed = set(
-            Product.objects.filter(sku__in=allowlist).values_list("pk", flat=True)
-        )
-        identifiers = {pk: value for pk, value in identifiers.items() if pk in allowed}
-    totals = totals_for(connector, product_ids=list(identifiers))
+    if force:
+        identifiers = stock_identifiers(connector)
+        totals = totals_for(connector, product_ids=list(identifiers))
+    else:
+        changed = changed_since_last_push(connector)
+        totals = {item.product_id: item.total for item in changed}
+        identifiers = stock_identifiers(connector, product_ids=totals)
+    # The allowlist is applied by totals_for: products outside it have no total.
+    identifiers = {pk: value for pk, value in identifiers.items() if pk in totals}
     snapshots = {
         snapshot.product_id: snapshot
-        for snapshot in InventorySnapshot.objects.filter(connector=connector)
+        for snapshot in _snapshots_for(connector, identifiers)
     }
     items = []
-    for product_id, identifier in identifiers.items():
-        quantity = min(max(totals.get(product_id, 0), 0), MAX_STOCK_QUANTITY)
+    for product_id, identifier in sorted(identifiers.items()):
+        quantity = min(max(totals[product_id], 0), MAX_STOCK_QUANTITY)
         snapshot = snapshots.get(product_id)
         if force or snapshot is None or snapshot.accepted_quantity != quantity:
             items.append((product_id, identifier, quantity))
@@ -329,6 +348,18 @@ def push_inventory(context, *, force: bool = False, client: THGClient | None = N
             f"THG rejected {context.run.failed} items; see the inventory snapshots "
             "for each reason."
         )
+
+
+def _snapshots_for(connector: Connector, product_ids) -> list[InventorySnapshot]:
+    ids = sorted(product_ids)
+    snapshots = []
+    for start in range(0, len(ids), 2000):
+        snapshots.extend(
+            InventorySnapshot.objects.filter(
+                connector=connector, product_id__in=ids[start : start + 2000]
+            )
+        )
+    return snapshots
 
 
 def _record_stock_results(connector, batch, results, snapshots) -> tuple[int, int]:
