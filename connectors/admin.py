@@ -140,12 +140,15 @@ class ConnectorAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
+        from .doctor.admin import doctor_urls
+
         return [
             path(
                 "<int:connector_id>/connection/",
                 self.admin_site.admin_view(self.connection_view),
                 name="connectors_connector_connection",
             ),
+            *doctor_urls(self),
             *super().get_urls(),
         ]
 
@@ -175,7 +178,36 @@ class ConnectorAdmin(admin.ModelAdmin):
         if change and "inventory_sku_allowlist" in form.changed_data:
             # Products leaving or joining the allowlist change what is sent.
             mark_all_changed(obj)
+        if obj.kind == Connector.Kind.THG and "thg_locations" in form.changed_data:
+            self._apply_location_pairs(request, obj)
         transaction.on_commit(lambda: sync_schedules(obj))
+
+    def _apply_location_pairs(self, request, connector):
+        """Create or update the pairs' locations now; check the ids with THG in
+        the background (the locations run reports ids THG does not list)."""
+        from .thg.locations import apply_pairs
+        from .thg.mapping import parse_location_pairs
+
+        outcome = apply_pairs(
+            connector, parse_location_pairs(connector.thg_locations), None
+        )
+        self.message_user(
+            request,
+            f"THG locations: {outcome.created} created, {outcome.updated} updated. "
+            "Their ids are checked against THG's warehouse list in the background; "
+            "the locations run lists any id THG does not have.",
+        )
+        if connector.status != Connector.Status.DRAFT:
+            from django_q.tasks import async_task
+
+            transaction.on_commit(
+                lambda: async_task(
+                    "connectors.tasks.run_stream_task",
+                    connector.pk,
+                    Stream.LOCATIONS,
+                    SyncRun.Trigger.ADMIN,
+                )
+            )
 
     def response_add(self, request, obj, post_url_continue=None):
         if self.has_credentials_permission(request):
@@ -350,9 +382,34 @@ class SyncRunAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     search_fields = ["error"]
     readonly_fields = [field.name for field in SyncRun._meta.fields]
+    actions = ["run_again"]
 
     def has_add_permission(self, request):
         return False
+
+    def has_run_sync_permission(self, request):
+        return request.user.has_perm("connectors.run_sync")
+
+    @admin.action(description="Run again", permissions=["run_sync"])
+    def run_again(self, request, queryset):
+        from django_q.tasks import async_task
+
+        failed = queryset.filter(status=SyncRun.Status.FAILED)
+        pairs = sorted(set(failed.values_list("connector_id", "stream")))
+        for connector_id, stream in pairs:
+            async_task(
+                "connectors.tasks.run_stream_task",
+                connector_id,
+                stream,
+                SyncRun.Trigger.ADMIN,
+            )
+        skipped = queryset.count() - failed.count()
+        message = f"Queued {len(pairs)} stream runs again."
+        if skipped:
+            message += f" {skipped} selected runs had not failed and were left alone."
+        self.message_user(
+            request, message, messages.WARNING if skipped else messages.SUCCESS
+        )
 
     @admin.display(description="seconds")
     def seconds(self, run):
@@ -397,9 +454,17 @@ class InboundEventAdmin(admin.ModelAdmin):
     search_fields = ["external_id"]
     date_hierarchy = "received_at"
     readonly_fields = [field.name for field in InboundEvent._meta.fields]
+    actions = ["replay"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Replay failed events", permissions=["change"])
+    def replay(self, request, queryset):
+        from .events import replay
+
+        count = replay(queryset)
+        self.message_user(request, f"{count} failed events queued for processing.")
 
 
 @admin.register(OutboxMessage)

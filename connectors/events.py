@@ -4,6 +4,7 @@ import logging
 from importlib import import_module
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .logging import redact
@@ -18,41 +19,39 @@ _PROCESSORS = {
 
 
 def process_event(event_id: int) -> str:
-    """Process one stored event; a failure keeps it, marked failed, for replay."""
-    with transaction.atomic():
-        event = (
-            InboundEvent.objects.select_for_update()
-            .select_related("connector")
-            .filter(pk=event_id)
-            .first()
+    """Process one stored event; a failure keeps it, marked failed, for replay.
+
+    No transaction stays open while the event is processed, because
+    processing may call the channel (TikTok events fetch the order). The
+    services it calls are idempotent, so an event processed twice by two
+    workers ends in the same state.
+    """
+    event = InboundEvent.objects.select_related("connector").filter(pk=event_id).first()
+    if event is None:
+        return f"Event {event_id} no longer exists."
+    if event.status in (InboundEvent.Status.PROCESSED, InboundEvent.Status.IGNORED):
+        return f"Event {event.external_id} was already {event.status}."
+    InboundEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+    module = import_module(_PROCESSORS[event.connector.kind])
+    try:
+        handled = module.process(event)
+    except Exception as exc:  # noqa: BLE001 - the event is kept for replay
+        error = redact(f"{exc.__class__.__name__}: {exc}")
+        InboundEvent.objects.filter(pk=event.pk).update(
+            status=InboundEvent.Status.FAILED, error=error
         )
-        if event is None:
-            return f"Event {event_id} no longer exists."
-        if event.status in (InboundEvent.Status.PROCESSED, InboundEvent.Status.IGNORED):
-            return f"Event {event.external_id} was already {event.status}."
-        event.attempts += 1
-        module = import_module(_PROCESSORS[event.connector.kind])
-        try:
-            with transaction.atomic():
-                handled = module.process(event)
-        except Exception as exc:  # noqa: BLE001 - the event is kept for replay
-            event.status = InboundEvent.Status.FAILED
-            event.error = redact(f"{exc.__class__.__name__}: {exc}")
-            event.save(update_fields=["status", "error", "attempts"])
-            logger.exception(
-                "Connector %s: event %s (%s) failed",
-                event.connector_id,
-                event.external_id,
-                event.event_type,
-            )
-            return f"Event {event.external_id} failed: {event.error}"
-        event.status = (
-            InboundEvent.Status.PROCESSED if handled else InboundEvent.Status.IGNORED
+        logger.exception(
+            "Connector %s: event %s (%s) failed",
+            event.connector_id,
+            event.external_id,
+            event.event_type,
         )
-        event.processed_at = timezone.now()
-        event.error = ""
-        event.save(update_fields=["status", "processed_at", "error", "attempts"])
-    return f"Event {event.external_id} {event.status}."
+        return f"Event {event.external_id} failed: {error}"
+    status = InboundEvent.Status.PROCESSED if handled else InboundEvent.Status.IGNORED
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=status, processed_at=timezone.now(), error=""
+    )
+    return f"Event {event.external_id} {status}."
 
 
 def replay(events) -> int:

@@ -76,11 +76,13 @@ def _upsert_one(order: Order, record: ReturnRecord, rank) -> str:
         .filter(order=order, external_id=record.external_id)
         .first()
     )
-    if existing is None:
+    reference = record.raw.get("return_reference")
+    if existing is None and reference:
+        # A return the hub created and sent comes back with the hub's reference.
         existing = Return.objects.filter(
             order=order,
             direction=Return.Direction.OUTBOUND,
-            raw__return_reference=record.raw.get("return_reference", "\0"),
+            raw__return_reference=reference,
         ).first()
     outcome = "updated"
     if existing is None:

@@ -149,3 +149,93 @@ def test_backfill_action_queues_runs(admin_client):
     # is recorded as failed with the cause.
     run = SyncRun.objects.get(connector=connector, stream="backfill")
     assert run.trigger == SyncRun.Trigger.ADMIN
+
+
+def test_saving_location_pairs_creates_the_locations(admin_client):
+    from inventory.models import ExternalLocation
+
+    add_connector(admin_client)
+    connector = Connector.objects.get(name="THG live")
+    data = {
+        **SETTINGS,
+        "orders_interval_minutes": 5,
+        "returns_interval_minutes": 15,
+        "inventory_interval_minutes": 15,
+        "fulfillments_interval_minutes": 5,
+        "locations_interval_minutes": 1440,
+        "tiktok_hold_minutes": 60,
+        "thg_locations": "Leeds:WH-LEEDS-01, Bath:WH-BATH-02",
+    }
+
+    response = admin_client.post(
+        reverse("admin:connectors_connector_change", args=[connector.pk]),
+        data,
+        follow=True,
+    )
+
+    pairs = sorted(
+        ExternalLocation.objects.filter(connector=connector).values_list(
+            "location__name", "external_id"
+        )
+    )
+    assert pairs == [("Bath", "WH-BATH-02"), ("Leeds", "WH-LEEDS-01")]
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("THG locations: 2 created, 0 updated" in m for m in messages)
+
+
+def test_run_again_queues_only_failed_runs(admin_client, monkeypatch):
+    from connectors.models import SyncRun
+
+    queued = []
+    monkeypatch.setattr(
+        "django_q.tasks.async_task", lambda *args, **kwargs: queued.append(args)
+    )
+    connector = Connector.objects.create(kind="thg", name="THG runs")
+    failed = SyncRun.objects.create(
+        connector=connector, stream="orders", trigger="schedule", status="failed"
+    )
+    succeeded = SyncRun.objects.create(
+        connector=connector, stream="inventory", trigger="schedule", status="succeeded"
+    )
+
+    response = admin_client.post(
+        reverse("admin:connectors_syncrun_changelist"),
+        {"action": "run_again", "_selected_action": [failed.pk, succeeded.pk]},
+        follow=True,
+    )
+
+    assert queued == [
+        ("connectors.tasks.run_stream_task", connector.pk, "orders", "admin")
+    ]
+    messages = [str(m) for m in response.context["messages"]]
+    assert "Queued 1 stream runs again. 1 selected runs had not failed" in messages[0]
+
+
+def test_replay_reprocesses_a_failed_event(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from connectors.models import InboundEvent
+
+    connector = Connector.objects.create(
+        kind="thg", name="THG replay", status=Connector.Status.AWAITING_ACTIVATION
+    )
+    event = InboundEvent.objects.create(
+        connector=connector,
+        external_id="evt_9",
+        event_type="connection.activated",
+        body='{"id": "evt_9", "type": "connection.activated"}',
+        status=InboundEvent.Status.FAILED,
+        error="OperationalError: database is locked",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("admin:connectors_inboundevent_changelist"),
+            {"action": "replay", "_selected_action": [event.pk]},
+        )
+
+    event.refresh_from_db()
+    assert event.status == InboundEvent.Status.PROCESSED
+    assert event.attempts == 1
+    connector.refresh_from_db()
+    assert connector.status == Connector.Status.CONNECTED

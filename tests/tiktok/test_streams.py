@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import responses
-from django.db import connection
 from django.utils import timezone
 
 from catalog.models import ChannelListing, Product
@@ -319,13 +318,6 @@ def test_pull_orders_fulfilled_by_tiktok(connector):
 # Returns ----------------------------------------------------------------------
 
 
-# NOTE: orders.returns looks outbound returns up with a JSON filter whose
-# default value contains a NUL character, which PostgreSQL rejects; remove this
-# mark once that lookup no longer sends one.
-@pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    reason="orders.returns filters raw__return_reference with '\\0' on PostgreSQL",
-)
 @responses.activate
 def test_pull_returns_upserts_return(connector):
     responses.post(
