@@ -168,6 +168,14 @@ class ConnectorAdmin(admin.ModelAdmin):
                 )
                 if connector.kind == Connector.Kind.THG
                 else "",
+                tiktok_urls={
+                    "callback": request.build_absolute_uri(reverse("tiktok:callback")),
+                    "webhooks": request.build_absolute_uri(
+                        reverse("tiktok:webhooks", args=[connector.key])
+                    ),
+                }
+                if connector.kind == Connector.Kind.TIKTOK_SHOP
+                else None,
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
