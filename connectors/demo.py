@@ -28,6 +28,11 @@ THG_CLIENT_ID = "junction-hub"
 THG_CLIENT_SECRET = "sandbox-client-secret-7Hq2"
 THG_INBOUND_USERNAME = "thg-demo"
 THG_INBOUND_PASSWORD = "sandbox-inbound-password-Lk9"
+TIKTOK_CONNECTOR_NAME = "TikTok Demo"
+TIKTOK_APP_KEY = "junctiondemo"
+# A value for the sandbox only; it is encrypted at rest like any other secret.
+TIKTOK_APP_SECRET = "sandbox-app-secret-Qm4"
+TIKTOK_SERVICE_ID = "7300000000000000001"
 # GS1 company prefix for the demo catalog's UPCs.
 UPC_PREFIX = "501234567"
 
@@ -115,6 +120,7 @@ def load(base_url: str) -> DemoSummary:
     products = _ensure_products(connector)
     _ensure_locations(connector, products)
     orders = _ensure_sandbox(connector, products)
+    _ensure_tiktok(base_url, products)
     return DemoSummary(
         connector=connector, products=len(products), sandbox_orders=orders
     )
@@ -220,3 +226,76 @@ def _ensure_sandbox(connector: Connector, products: list[Product]) -> int:
     if not orders.exists():
         sandbox.generate_orders(account, 20, seed=2026)
     return orders.count()
+
+
+def _ensure_tiktok(base_url: str, products: list[Product]) -> Connector:
+    """A TikTok Shop connector already authorized against the TikTok sandbox's
+    GB shop, whose two sales warehouses are the demo's two locations."""
+    from datetime import UTC, datetime
+
+    from connectors.tiktok.sandbox import api as tiktok
+    from connectors.tiktok.sandbox.models import SandboxOrder as TikTokOrder
+
+    sandbox_url = base_url.rstrip("/") + "/sandbox/tiktok"
+    connector, created = Connector.objects.get_or_create(
+        name=TIKTOK_CONNECTOR_NAME,
+        defaults={
+            "kind": Connector.Kind.TIKTOK_SHOP,
+            "tiktok_app_key": TIKTOK_APP_KEY,
+            "tiktok_app_secret": TIKTOK_APP_SECRET,
+            "tiktok_service_id": TIKTOK_SERVICE_ID,
+            "status": Connector.Status.CONNECTED,
+            "orders_interval_minutes": 1,
+            "fulfillments_interval_minutes": 1,
+            "inventory_interval_minutes": 2,
+            "locations_enabled": False,
+        },
+    )
+    connector.api_url = sandbox_url
+    connector.auth_url = sandbox_url
+    app = tiktok.ensure_app(
+        TIKTOK_APP_KEY,
+        TIKTOK_APP_SECRET,
+        TIKTOK_SERVICE_ID,
+        redirect_url=f"{base_url.rstrip('/')}/integrations/tiktok/callback",
+        webhook_url=f"{base_url.rstrip('/')}/integrations/tiktok/"
+        f"{connector.key}/webhooks",
+        name="Junction demo app",
+    )
+    shop = tiktok.ensure_shop("GB")
+    if created:
+        token = tiktok.issue_token(app, [shop])
+        connector.tiktok_access_token = token.access_token
+        connector.tiktok_access_token_expires_at = datetime.fromtimestamp(
+            token.access_expires_at, UTC
+        )
+        connector.tiktok_refresh_token = token.refresh_token
+        connector.tiktok_refresh_token_expires_at = datetime.fromtimestamp(
+            token.refresh_expires_at, UTC
+        )
+        connector.tiktok_shop_id = shop.shop_id
+        connector.tiktok_shop_cipher = shop.cipher
+        connector.tiktok_shop_region = shop.region
+    connector.save()
+
+    warehouses = list(shop.warehouses.filter(type="SALES_WAREHOUSE").order_by("pk"))
+    for warehouse, spec in zip(warehouses, LOCATIONS, strict=False):
+        location = Location.objects.get(name=spec["name"])
+        ExternalLocation.objects.get_or_create(
+            connector=connector,
+            location=location,
+            defaults={
+                "external_id": warehouse.warehouse_id,
+                "external_name": warehouse.name,
+            },
+        )
+    tiktok.add_products(
+        shop,
+        [
+            {"title": product.name, "seller_sku": product.sku, "price": "12.00"}
+            for product in products
+        ],
+    )
+    if not TikTokOrder.objects.filter(shop=shop).exists():
+        tiktok.generate_orders(shop, 12, seed=2026)
+    return connector
