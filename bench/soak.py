@@ -188,9 +188,11 @@ def fulfil_routed(connector) -> int:
     return count
 
 
-def kill_mid_run(database_url: str, connector_name: str, *, after: float) -> bool:
-    """Start ``manage.py sync`` in a subprocess, SIGKILL it after ``after``
-    seconds, and report whether it was still running then."""
+def kill_mid_run(database_url: str, connector, *, timeout: float = 60) -> bool:
+    """Start ``manage.py sync`` in a subprocess, SIGKILL it once its orders
+    run has committed a page, and report whether it was still running then."""
+    from connectors.models import SyncRun
+
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -202,14 +204,25 @@ def kill_mid_run(database_url: str, connector_name: str, *, after: float) -> boo
     }
     manage = os.path.join(os.path.dirname(os.path.dirname(__file__)), "manage.py")
     process = subprocess.Popen(
-        [sys.executable, manage, "sync", connector_name, "--stream", "orders"],
+        [sys.executable, manage, "sync", connector.name, "--stream", "orders"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(after)
-    alive = process.poll() is None
-    if alive:
+    started = SyncRun.objects.filter(
+        connector=connector,
+        stream="orders",
+        trigger=SyncRun.Trigger.COMMAND,
+        status=SyncRun.Status.RUNNING,
+        fetched__gt=0,
+    )
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if started.exists():
+            break
+        time.sleep(0.05)
+    alive = process.poll() is None and started.exists()
+    if process.poll() is None:
         process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     return alive
@@ -323,14 +336,12 @@ def _soak(base_url, orders, fault_rate, seed, rounds, database_url, report):
 
         if database_url:
             # A worker killed mid-run, then a new one: nothing lost or doubled.
-            more = orders // 4
+            more = orders
             from connectors.thg.sandbox import services as sandbox
 
             sandbox.generate_orders(account, more, seed=seed + 1)
             report.orders += more
-            report.killed_run_left_running = kill_mid_run(
-                database_url, connector.name, after=1.5
-            )
+            report.killed_run_left_running = kill_mid_run(database_url, connector)
             time.sleep(2.5)  # the dead worker's lease expires
 
         # Settle with the faults off, then compare. Turning them off resets
