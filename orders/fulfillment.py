@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 class FulfillmentError(ValueError):
-    """A fulfillment that cannot be recorded; the message says which value."""
+    """A fulfillment that cannot be recorded; the message names the value."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 class ReturnError(ValueError):
-    """A return or receipt that cannot be recorded; the message says why."""
+    """A return or receipt that cannot be recorded; the message gives the reason."""
 
 
 @dataclass

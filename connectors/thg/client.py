@@ -130,19 +130,19 @@ class THGClient:
             )
         if response.status_code == 401:
             raise errors.InvalidClient(
-                f"THG refused client ID {connector.thg_client_id!r} or its secret "
+                f"THG rejected client ID {connector.thg_client_id!r} or its secret "
                 "(invalid_client). Check both values with THG support.",
                 status=401,
                 code=error,
             )
         if response.status_code >= 500 or response.status_code == 429:
             raise RetryableError(
-                f"THG token endpoint answered {response.status_code}",
+                f"THG token endpoint returned HTTP {response.status_code}",
                 status=response.status_code,
                 retry_after=_retry_after(response),
             )
         raise PermanentError(
-            f"THG token endpoint answered {response.status_code}: "
+            f"THG token endpoint returned HTTP {response.status_code}: "
             f"{(body or {}).get('error_description') or error or 'no detail'}",
             status=response.status_code,
             code=error,
@@ -192,7 +192,7 @@ class THGClient:
             has_body = response.status_code != 204 and response.content
             if has_body and _json_or_none(response) is None:
                 raise RetryableError(
-                    f"THG {method} {path} answered {response.status_code} with "
+                    f"THG {method} {path} returned HTTP {response.status_code} with "
                     "a body that is not valid JSON (truncated?)",
                     status=response.status_code,
                 )
@@ -312,7 +312,7 @@ def _error_from(response: requests.Response, method: str, path: str) -> ChannelE
     options = {"status": status, "code": code, "detail": detail, "pointer": pointer}
     if status == 429 or status >= 500:
         return RetryableError(
-            f"{where} answered {status} {code}".rstrip(),
+            f"{where} returned HTTP {status} {code}".rstrip(),
             retry_after=_retry_after(response),
             **options,
         )
@@ -342,4 +342,4 @@ def _error_from(response: requests.Response, method: str, path: str) -> ChannelE
     if status == 400:
         suffix = f" at {pointer}" if pointer else ""
         return errors.ValidationFailed(f"{where}: {detail}{suffix}", **options)
-    return PermanentError(f"{where} answered {status} {code}: {detail}", **options)
+    return PermanentError(f"{where} returned HTTP {status} {code}: {detail}", **options)

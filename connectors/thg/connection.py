@@ -74,8 +74,8 @@ def check_connection(connector: Connector) -> ConnectionCheck:
             Case.UNREACHABLE, f"THG could not be reached: {exc}. Try again later."
         )
     except ChannelError as exc:
-        return ConnectionCheck(Case.UNREACHABLE, f"THG answered with an error: {exc}")
+        return ConnectionCheck(Case.UNREACHABLE, f"THG returned an error: {exc}")
     connector.set_status(Connector.Status.CONNECTED)
     return ConnectionCheck(
-        Case.CONNECTED, "Connected: THG issued a token and answered a data call."
+        Case.CONNECTED, "Connected: THG issued a token and a data call succeeded."
     )

@@ -68,7 +68,7 @@ def test_no_secret_in_logs_pages_or_errors(live_server, admin_client, log_output
     logs = log_output.getvalue()
     assert "THG" in logs
     errors = " ".join(SyncRun.objects.values_list("error", flat=True))
-    assert "invalid_client" in errors or "refused client ID" in errors
+    assert "rejected client ID" in errors
     for secret in secrets:
         assert secret not in logs
         assert secret not in errors
