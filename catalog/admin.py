@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, TSV, XLSX
+from simple_history.admin import SimpleHistoryAdmin
 
 from connectors.models import Connector
 from orders.recheck import queue_check_again
@@ -158,7 +159,7 @@ class ProductRoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
+class ProductAdmin(ImportExportMixin, SimpleHistoryAdmin):
     list_display = ["sku", "name", "upc", "parent", "active"]
     list_filter = [
         "active",
@@ -448,7 +449,7 @@ def _group_findings(findings, connectors) -> list[dict]:
 
 
 @admin.register(ChannelListing)
-class ChannelListingAdmin(admin.ModelAdmin):
+class ChannelListingAdmin(SimpleHistoryAdmin):
     list_display = [
         "product",
         "connector",
@@ -459,7 +460,7 @@ class ChannelListingAdmin(admin.ModelAdmin):
     ]
     list_filter = ["connector", "active"]
     search_fields = ["product__sku", "channel_sku", "channel_sku_id"]
-    autocomplete_fields = ["product"]
+    autocomplete_fields = ["product", "connector"]
     list_select_related = ["product", "connector"]
 
     def save_model(self, request, obj, form, change):
@@ -468,7 +469,7 @@ class ChannelListingAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdentifierMapping)
-class IdentifierMappingAdmin(admin.ModelAdmin):
+class IdentifierMappingAdmin(SimpleHistoryAdmin):
     list_display = ["channel_identifier", "product", "connector", "updated_at"]
     list_filter = ["connector"]
     search_fields = ["channel_identifier", "product__sku"]

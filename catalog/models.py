@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from connectors.models import Connector
 
@@ -52,6 +53,7 @@ class Product(models.Model):
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["sku"]
@@ -103,6 +105,9 @@ class ChannelListing(models.Model):
     channel_sku_id = models.CharField("channel SKU id", max_length=64, blank=True)
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # NOTE: the bulk writes of a mapping import record no history rows; the
+    # import job records who imported which file.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = "channel option"
@@ -171,6 +176,7 @@ class IdentifierMapping(models.Model):
         Product, on_delete=models.CASCADE, related_name="mappings"
     )
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = "identifier mapping"

@@ -50,7 +50,8 @@ if not FIELD_ENCRYPTION_KEYS:
     ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site with the dashboard as its index (config.admin).
+    "config.apps.JunctionAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "import_export",
+    "simple_history",
     "connectors",
     "connectors.thg",
     "connectors.thg.sandbox",
@@ -76,6 +78,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Records the user behind each change in the history tables.
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Answers 429 to a client that keeps failing the inbound endpoints'
+    # authentication, before the view checks any credential.
+    "connectors.inbound.FailedAuthThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -149,6 +156,30 @@ CHANNEL_RETRY_MAX_DELAY = env.float("CHANNEL_RETRY_MAX_DELAY", default=30.0)
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
 
 REDIS_URL = env.str("REDIS_URL", default="")
+
+# The cache holds the failed-authentication counters of the inbound endpoints.
+# LocMem keeps them per process: with several web processes or machines, set
+# REDIS_URL so that every process counts the same failures.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "junction",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "junction",
+        }
+    }
+# After this many failed authentications from one client IP on one inbound
+# endpoint within the window (seconds), the endpoint answers 429 with
+# Retry-After until the window ends.
+INBOUND_AUTH_FAILURE_LIMIT = env.int("INBOUND_AUTH_FAILURE_LIMIT", default=5)
+INBOUND_AUTH_FAILURE_WINDOW = env.int("INBOUND_AUTH_FAILURE_WINDOW", default=600)
 Q_CLUSTER = {
     "name": "junction",
     "workers": env.int("Q_WORKERS", default=2),
@@ -166,6 +197,15 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# History of products, Channel Options, mappings, connectors, locations and
+# routing rules. Reverting from a history page is off: a historical row has
+# no secrets, so restoring it would wipe a connector's credentials.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# Error pages and error mails hide settings, request parameters and local
+# variables whose names look secret, and connection URLs with passwords.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.SecretsReporterFilter"
 
 LOGGING = {
     "version": 1,
@@ -194,5 +234,9 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # The header only allows preloading: a browser preloads the host once it
+    # is submitted to the HSTS preload list.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_HTTPONLY = True

@@ -9,6 +9,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_post_parameters
+from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import BackfillForm, ConnectorConnectionForm, ConnectorSettingsForm
 from .models import (
@@ -55,7 +57,7 @@ class RecentSyncRunInline(admin.TabularInline):
 
 
 @admin.register(Connector)
-class ConnectorAdmin(admin.ModelAdmin):
+class ConnectorAdmin(SimpleHistoryAdmin):
     """Connectors are set up in two screens: settings here, then Connection."""
 
     form = ConnectorSettingsForm
@@ -145,7 +147,9 @@ class ConnectorAdmin(admin.ModelAdmin):
         return [
             path(
                 "<int:connector_id>/connection/",
-                self.admin_site.admin_view(self.connection_view),
+                self.admin_site.admin_view(
+                    sensitive_post_parameters()(self.connection_view)
+                ),
                 name="connectors_connector_connection",
             ),
             *doctor_urls(self),
@@ -359,6 +363,7 @@ class ConnectorAdmin(admin.ModelAdmin):
             "connectors": connectors,
             "title": "Backfill orders",
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "select_across": request.POST.get("select_across") == "1",
         }
         return TemplateResponse(
             request, "admin/connectors/connector/backfill.html", context
@@ -412,9 +417,17 @@ class SyncRunAdmin(admin.ModelAdmin):
                 SyncRun.Trigger.ADMIN,
             )
         skipped = queryset.count() - failed.count()
-        message = f"Queued {len(pairs)} stream runs again."
-        if skipped:
-            message += f" {skipped} selected runs had not failed and were left alone."
+        note = (
+            f" {skipped} selected runs had not failed and were left alone."
+            if skipped
+            else ""
+        )
+        message = format_html(
+            "Queued {} stream runs again.{} <a href='{}'>Follow the runs</a>.",
+            len(pairs),
+            note,
+            reverse("admin:connectors_syncrun_changelist"),
+        )
         self.message_user(
             request, message, messages.WARNING if skipped else messages.SUCCESS
         )
@@ -496,7 +509,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Retry now")
+    @admin.action(description="Retry now", permissions=["change"])
     def retry_now(self, request, queryset):
         count = queryset.exclude(status=OutboxMessage.Status.DELIVERED).update(
             status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now()

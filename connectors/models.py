@@ -5,8 +5,19 @@ import secrets
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from .crypto import EncryptedTextField, mask
+
+
+#: The fields that hold secrets: encrypted values and the inbound password hash.
+SECRET_FIELDS = (
+    "thg_client_secret",
+    "inbound_password_hash",
+    "tiktok_app_secret",
+    "tiktok_access_token",
+    "tiktok_refresh_token",
+)
 
 
 def _new_connector_key() -> str:
@@ -125,6 +136,10 @@ class Connector(models.Model):
         default=60,
         help_text="Buyers can edit a new order for about an hour; routing waits.",
     )
+
+    #: Every change of the settings, by whom and when. The secrets and the
+    #: password hash are left out, so the history never holds them.
+    history = HistoricalRecords(excluded_fields=[*SECRET_FIELDS, "updated_at"])
 
     class Meta:
         ordering = ["name"]

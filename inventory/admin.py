@@ -13,7 +13,9 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import availability, stock
 from .importing import ImportRejected, import_stock
@@ -29,6 +31,9 @@ from .tabular import TableError
 
 logger = logging.getLogger(__name__)
 
+#: Stock levels listed on the "Adjust stock" page; the rest are counted.
+ADJUST_PAGE_ROWS = 50
+
 
 class ExternalLocationInline(admin.TabularInline):
     model = ExternalLocation
@@ -41,12 +46,13 @@ class ExternalLocationInline(admin.TabularInline):
         "listed_by_channel",
     ]
     readonly_fields = ["listed_by_channel"]
+    autocomplete_fields = ["connector"]
     verbose_name = "connector link"
     verbose_name_plural = "connector links (and whether each counts in totals)"
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(SimpleHistoryAdmin):
     list_display = [
         "name",
         "code",
@@ -170,18 +176,46 @@ class StockLevelAddForm(forms.ModelForm):
 
 @admin.register(StockLevel)
 class StockLevelAdmin(admin.ModelAdmin):
-    list_display = ["product", "location", "on_hand", "committed", "available_units"]
+    list_display = [
+        "product",
+        "location",
+        "on_hand",
+        "committed",
+        "available_units",
+        "ledger_link",
+    ]
     list_filter = ["location"]
     search_fields = ["product__sku", "product__name"]
     autocomplete_fields = ["product", "location"]
     list_select_related = ["product", "location"]
-    readonly_fields = ["on_hand", "committed", "available_units", "updated_at"]
+    readonly_fields = [
+        "on_hand",
+        "committed",
+        "available_units",
+        "updated_at",
+        "ledger_link",
+    ]
     actions = ["adjust_stock"]
     change_list_template = "admin/inventory/stocklevel/change_list.html"
 
     @admin.display(description="available")
     def available_units(self, level):
         return availability.available(level)
+
+    @admin.display(description="stock ledger")
+    def ledger_link(self, level):
+        """Link to the stock movements of this product at this location:
+        the history of every adjustment, import, sale and shipment."""
+        if level.pk is None:
+            return "–"
+        url = reverse("admin:inventory_stockmovement_changelist")
+        return format_html(
+            '<a class="ledger-link" href="{}?product__id__exact={}&amp;'
+            'location__id__exact={}">movements</a>',
+            url,
+            level.product_id,
+            level.location_id,
+        )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -226,7 +260,15 @@ class StockLevelAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "Adjust stock",
                 "form": form,
-                "levels": queryset.select_related("product", "location"),
+                "count": queryset.count(),
+                "levels": queryset.select_related("product", "location")[
+                    :ADJUST_PAGE_ROWS
+                ],
+                # Without "select all", each selected id goes back in the form.
+                "select_across": request.POST.get("select_across") == "1",
+                "selected_ids": request.POST.getlist(
+                    admin.helpers.ACTION_CHECKBOX_NAME
+                ),
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
                 "opts": self.model._meta,
             },
@@ -460,7 +502,10 @@ class WarehouseIntegrationAdmin(admin.ModelAdmin):
         if token:
             self._show_token(request, obj, token)
 
-    @admin.action(description="Issue a new token (the old one stops working)")
+    @admin.action(
+        description="Issue a new token (the old one stops working)",
+        permissions=["change"],
+    )
     def issue_new_token(self, request, queryset):
         for integration in queryset:
             with transaction.atomic():

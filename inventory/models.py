@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 
 class Location(models.Model):
@@ -74,6 +75,7 @@ class Location(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["priority", "name"]
@@ -171,6 +173,7 @@ class ExternalLocation(models.Model):
         null=True,
         help_text="Whether the channel's warehouse list had this id at the last check.",
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "external location"

@@ -1,3 +1,5 @@
+from uuid import uuid4
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -17,7 +19,49 @@ from .models import (
     Return,
     ReturnLine,
 )
-from .recheck import check_again_action
+
+
+def queue_task(func: str, *args, prefix: str) -> str:
+    """Queue a django-q2 task under a unique name; return the name."""
+    from django_q.tasks import async_task
+
+    name = f"{prefix}-{uuid4().hex[:12]}"
+    async_task(func, *args, task_name=name)
+    return name
+
+
+def task_link(name: str) -> str:
+    """Return a link to the task list, searched for one task's name.
+
+    A task shows there once a worker has run it; a failed one is under
+    "Failed tasks".
+    """
+    url = reverse("admin:django_q_success_changelist")
+    return format_html("<a href='{}?q={}'>task {}</a>", url, name, name)
+
+
+@admin.action(description="Check exceptions again", permissions=["change"])
+def check_again_queued(modeladmin, request, queryset):
+    """Queue a check of the selected orders (or exceptions' orders) again.
+
+    Works on the queryset, so "select all" over thousands of rows sends no
+    list of ids through the form.
+    """
+    if queryset.model is OrderException:
+        order_ids = sorted(set(queryset.values_list("order_id", flat=True)))
+    else:
+        order_ids = sorted(queryset.values_list("pk", flat=True))
+    name = queue_task("orders.recheck.check_again", order_ids, prefix="check-again")
+    modeladmin.message_user(
+        request,
+        format_html(
+            "Queued a check of {} orders again ({}). Lines that now match are "
+            "matched and their exceptions resolved.",
+            len(order_ids),
+            task_link(name),
+        ),
+        messages.SUCCESS,
+    )
 
 
 class OrderLineInline(admin.TabularInline):
@@ -117,7 +161,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "placed_at"
     autocomplete_fields = ["location"]
     inlines = [OrderLineInline, FulfillmentInline, OrderExceptionInline]
-    actions = ["route_again", check_again_action]
+    actions = ["route_again", check_again_queued]
     readonly_fields = [
         "connector",
         "external_id",
@@ -180,21 +224,16 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Route again", permissions=["route"])
     def route_again(self, request, queryset):
-        from django_q.tasks import async_task
-
-        order_ids = list(queryset.values_list("pk", flat=True))
-        task_id = async_task(
-            "orders.tasks.route_again", order_ids, task_name="route-again"
-        )
+        order_ids = sorted(queryset.values_list("pk", flat=True))
+        name = queue_task("orders.tasks.route_again", order_ids, prefix="route-again")
         self.message_user(
             request,
             format_html(
-                "Queued routing again for {} orders (task <a href='{}'>{}</a>). "
-                "Orders on hold wait for their hold to end; orders fulfilled by "
-                "the channel are skipped.",
+                "Queued routing again for {} orders ({}). Orders on hold wait "
+                "for their hold to end; orders fulfilled by the channel are "
+                "skipped.",
                 len(order_ids),
-                reverse("admin:django_q_task_changelist"),
-                task_id,
+                task_link(name),
             ),
             messages.SUCCESS,
         )
@@ -382,7 +421,7 @@ class OrderExceptionAdmin(admin.ModelAdmin):
     search_fields = ["identifier", "order__reference", "message"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in OrderException._meta.fields]
-    actions = [check_again_action]
+    actions = [check_again_queued]
 
     def has_add_permission(self, request):
         return False

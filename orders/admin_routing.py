@@ -6,6 +6,7 @@ OrderAdmin lists :func:`route_again` in its actions.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import routing
 from .models import RoutingRule, RoutingRuleLocation
@@ -19,7 +20,7 @@ class RoutingRuleLocationInline(admin.TabularInline):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(SimpleHistoryAdmin):
     list_display = [
         "position",
         "name",

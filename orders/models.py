@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 
 class Order(models.Model):
@@ -366,6 +367,7 @@ class RoutingRule(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["position", "pk"]
@@ -386,6 +388,7 @@ class RoutingRuleLocation(models.Model):
     priority = models.PositiveIntegerField(
         default=0, help_text="Lower numbers are tried first."
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "candidate location"

@@ -1,5 +1,6 @@
 """Admin pages for the THG sandbox: mostly read-only views of what it holds."""
 
+from django import forms
 from django.contrib import admin
 
 from connectors.crypto import mask
@@ -18,19 +19,68 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class SandboxAccountForm(forms.ModelForm):
+    """The account's settings; the client secret can be replaced, never read."""
+
+    new_client_secret = forms.CharField(
+        label="new client secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Leave empty to keep the current secret.",
+    )
+
+    class Meta:
+        model = models.SandboxAccount
+        fields = [
+            "realm",
+            "client_id",
+            "active",
+            "hub_events_url",
+            "hub_username",
+            "fault_rate",
+            "fault_seed",
+            "fault_kinds",
+            "fault_slow_seconds",
+            "fault_token_endpoint",
+            "token_lifetime_calls",
+            "rate_limit_per_second",
+        ]
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        if self.cleaned_data.get("new_client_secret"):
+            account.client_secret = self.cleaned_data["new_client_secret"]
+        if commit:
+            account.save()
+        return account
+
+
 @admin.register(models.SandboxAccount)
 class SandboxAccountAdmin(admin.ModelAdmin):
+    form = SandboxAccountForm
     list_display = ["realm", "client_id", "active", "hub_username", "fault_rate"]
     list_filter = ["active"]
     search_fields = ["realm", "client_id"]
     readonly_fields = [
+        "client_secret_masked",
         "hub_password_masked",
         "request_count",
         "faults_injected",
         "created_at",
     ]
     fieldsets = [
-        (None, {"fields": ["realm", "client_id", "client_secret", "active"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "realm",
+                    "client_id",
+                    "client_secret_masked",
+                    "new_client_secret",
+                    "active",
+                ]
+            },
+        ),
         (
             "Hub credentials received by THG support",
             {"fields": ["hub_events_url", "hub_username", "hub_password_masked"]},
@@ -62,6 +112,10 @@ class SandboxAccountAdmin(admin.ModelAdmin):
             # The hub listens on plain HTTP in the demo and in tests.
             kwargs["assume_scheme"] = "http"
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="client secret")
+    def client_secret_masked(self, obj):
+        return mask(obj.client_secret)
 
     @admin.display(description="hub password")
     def hub_password_masked(self, obj):
