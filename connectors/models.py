@@ -359,3 +359,65 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.reference}"
+
+
+class DoctorReport(models.Model):
+    """The last run of the connector doctor on one connector.
+
+    ``findings`` holds one object per finding, as written by
+    :meth:`connectors.doctor.findings.Finding.as_dict`: the check and code,
+    the severity, the symptom, the message, the evidence and the next step.
+    Each run replaces the previous report of the connector.
+    """
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        ADMIN = "admin", "Diagnose page"
+        COMMAND = "command", "Command"
+
+    connector = models.OneToOneField(
+        Connector, on_delete=models.CASCADE, related_name="doctor_report"
+    )
+    ran_at = models.DateTimeField()
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    seconds = models.FloatField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    info_count = models.PositiveIntegerField(default=0)
+    checks = models.JSONField(default=list, help_text="The ids of the checks run.")
+    findings = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["connector__name"]
+
+    def __str__(self):
+        return f"{self.connector} at {self.ran_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def status(self) -> str:
+        """The worst severity found: "error", "warning", or "ok"."""
+        if self.error_count:
+            return "error"
+        if self.warning_count:
+            return "warning"
+        return "ok"
+
+    @property
+    def headline(self) -> str:
+        """The symptom of the first error, else of the first warning."""
+        for severity in ("error", "warning"):
+            for finding in self.findings:
+                if finding.get("severity") == severity:
+                    return finding.get("title", "")
+        return ""
+
+    def findings_of(self, severity: str) -> list[dict]:
+        return [f for f in self.findings if f.get("severity") == severity]
+
+    @property
+    def errors(self) -> list[dict]:
+        return self.findings_of("error")
+
+    @property
+    def warnings(self) -> list[dict]:
+        return self.findings_of("warning")
