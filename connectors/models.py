@@ -137,6 +137,21 @@ class Connector(models.Model):
         help_text="Buyers can edit a new order for about an hour; routing waits.",
     )
 
+    class CatalogMode(models.TextChoices):
+        PULL = "pull", "Pull products from TikTok"
+        PUSH = "push", "Push products from the hub to TikTok (US and GB shops)"
+        DISABLED = "disabled", "Disabled: keep the catalogs apart"
+
+    tiktok_catalog_mode = models.CharField(
+        "process product catalog updates",
+        max_length=10,
+        choices=CatalogMode.choices,
+        default=CatalogMode.DISABLED,
+        help_text="TikTok Shop only. Pull creates and updates hub products from "
+        "TikTok's; push creates hub products that TikTok lacks; disabled makes "
+        "no catalog calls.",
+    )
+
     #: Every change of the settings, by whom and when. The secrets and the
     #: password hash are left out, so the history never holds them.
     history = HistoricalRecords(excluded_fields=[*SECRET_FIELDS, "updated_at"])
