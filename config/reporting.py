@@ -1,4 +1,4 @@
-"""What Django's error pages and error mails leave out.
+"""Secret values kept out of Django's error pages and error mails.
 
 With ``DEBUG`` off, Django's :class:`~django.views.debug.ExceptionReporter`
 renders the report that the admins' error mail carries. Its default filter

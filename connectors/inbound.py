@@ -4,8 +4,8 @@ and the throttle on failed authentication.
 Every inbound endpoint checks the body size and the caller's credentials
 before it parses anything, stores the raw event once by the channel's id,
 answers at once, and leaves the processing to a django-q2 task.
-:class:`FailedAuthThrottleMiddleware` answers 429 to a client that keeps
-failing an endpoint's authentication, before the view checks anything.
+:class:`FailedAuthThrottleMiddleware` returns 429 to a client that keeps
+failing an endpoint's authentication, before the view runs.
 """
 
 import logging
@@ -125,7 +125,7 @@ class FailedAuthThrottleMiddleware:
 
     A 401 from one of :data:`INBOUND_URL_NAMES` counts against the client
     IP and the path in Django's cache. Once ``INBOUND_AUTH_FAILURE_LIMIT``
-    failures fall in one window, the endpoint answers 429 with Retry-After
+    failures fall in one window, the endpoint returns 429 with Retry-After
     until the window ends, without running the view, so no credential is
     checked and no body is read.
     """
@@ -141,7 +141,7 @@ class FailedAuthThrottleMiddleware:
             if count == settings.INBOUND_AUTH_FAILURE_LIMIT:
                 logger.warning(
                     "Inbound endpoint %s: %d failed authentications from %s; "
-                    "answering 429 for %d seconds",
+                    "returning 429 for %d seconds",
                     request.path,
                     count,
                     request.META.get("REMOTE_ADDR", ""),

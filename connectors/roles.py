@@ -2,7 +2,7 @@
 
 Support works on orders, the catalog, mappings, locations and stock: it may
 fulfil, create returns, check exceptions again, route again and import
-mapping files, and it sees the connectors and their status, but not their
+mapping files, and it can view the connectors and their status, but not their
 settings or credentials. Ops may do everything Support does, and also set up
 connectors, see their credentials, run syncs, backfills and resyncs, and
 edit the django-q2 schedules. Deleting orders, products, locations or
@@ -93,7 +93,7 @@ ROLES = {SUPPORT: SUPPORT_PERMISSIONS, OPS: OPS_PERMISSIONS}
 
 @dataclass
 class RoleResult:
-    """What :func:`setup_roles` did to one group."""
+    """The outcome of :func:`setup_roles` for one group."""
 
     name: str
     created: bool
@@ -114,8 +114,8 @@ def setup_roles(apps=None) -> list[RoleResult]:
     Permission = apps.get_model("auth", "Permission")
 
     results = []
-    for name, wanted in ROLES.items():
-        labels = sorted(set(wanted))
+    for name, permission_labels in ROLES.items():
+        labels = sorted(set(permission_labels))
         found = {}
         for permission in Permission.objects.filter(
             codename__in={label.split(".", 1)[1] for label in labels}

@@ -68,9 +68,9 @@ class Command(BaseCommand):
                 count = rotate_field(model, field_name)
             except InvalidToken as exc:
                 raise CommandError(
-                    f"{model._meta.label}.{field_name} holds a value that none of "
-                    "FIELD_ENCRYPTION_KEYS decrypts. Add the key it was encrypted "
-                    "with to the list and run this again."
+                    f"{model._meta.label}.{field_name} contains a value that no key "
+                    "in FIELD_ENCRYPTION_KEYS can decrypt. Add the key it was "
+                    "encrypted with to the list and run this again."
                 ) from exc
             total += count
             if options["verbosity"] >= 2:
