@@ -1,4 +1,5 @@
-"""The admin site of Junction: Django's admin with a dashboard as its index."""
+"""Junction's admin site, with a dashboard as its index, and an admin mixin
+that shows the history of inline rows on the History page."""
 
 from django.contrib import admin
 
@@ -17,3 +18,47 @@ class JunctionAdminSite(admin.AdminSite):
         if request.user.has_perm("connectors.view_connector"):
             extra_context["dashboard"] = build_dashboard()
         return super().index(request, extra_context)
+
+
+class RelatedHistoryMixin:
+    """Add the history of an object's inline rows to its History page.
+
+    ``related_history`` lists (model, foreign key name, title), for example
+    ``(ExternalLocation, "location", "Connector links")``: the historical rows
+    of that model whose foreign key points to the object, newest first, up to
+    ``related_history_limit``.
+    """
+
+    object_history_template = "admin/object_history_with_related.html"
+    related_history: list[tuple[type, str, str]] = []
+    related_history_limit = 200
+
+    def history_view(self, request, object_id, extra_context=None):
+        sections = []
+        for model, foreign_key, title in self.related_history:
+            fields = [
+                field
+                for field in model._meta.concrete_fields
+                if field.name not in ("id", foreign_key)
+            ]
+            related = [field.name for field in fields if field.is_relation]
+            records = (
+                model.history.filter(**{f"{foreign_key}_id": object_id})
+                .select_related("history_user", *related)
+                .order_by("-history_date")[: self.related_history_limit]
+            )
+            sections.append(
+                {
+                    "title": title,
+                    "fields": [field.verbose_name for field in fields],
+                    "rows": [
+                        {
+                            "record": record,
+                            "values": [getattr(record, field.name) for field in fields],
+                        }
+                        for record in records
+                    ],
+                }
+            )
+        extra_context = {**(extra_context or {}), "related_history": sections}
+        return super().history_view(request, object_id, extra_context)

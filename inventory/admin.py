@@ -17,6 +17,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from config.admin import RelatedHistoryMixin
+
 from . import availability, stock
 from .importing import ImportRejected, import_stock
 from .models import (
@@ -52,7 +54,7 @@ class ExternalLocationInline(admin.TabularInline):
 
 
 @admin.register(Location)
-class LocationAdmin(SimpleHistoryAdmin):
+class LocationAdmin(RelatedHistoryMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "code",
@@ -70,6 +72,7 @@ class LocationAdmin(SimpleHistoryAdmin):
     prepopulated_fields = {"code": ["name"]}
     readonly_fields = ["latitude", "longitude", "coordinates_source"]
     inlines = [ExternalLocationInline]
+    related_history = [(ExternalLocation, "location", "Connector links")]
     fieldsets = [
         (
             None,

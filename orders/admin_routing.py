@@ -8,6 +8,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
+from config.admin import RelatedHistoryMixin
+
 from . import routing
 from .models import RoutingRule, RoutingRuleLocation
 
@@ -20,7 +22,7 @@ class RoutingRuleLocationInline(admin.TabularInline):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(SimpleHistoryAdmin):
+class RoutingRuleAdmin(RelatedHistoryMixin, SimpleHistoryAdmin):
     list_display = [
         "position",
         "name",
@@ -38,6 +40,7 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "skus", "tags"]
     ordering = ["position", "pk"]
     inlines = [RoutingRuleLocationInline]
+    related_history = [(RoutingRuleLocation, "rule", "Candidate locations")]
     fieldsets = [
         (None, {"fields": ["name", "position", "active"]}),
         (

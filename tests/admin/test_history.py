@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from catalog.models import ChannelListing, IdentifierMapping, Product
 from inventory import stock
-from inventory.models import StockLevel, StockMovement
-from orders.models import RoutingRule
+from inventory.models import ExternalLocation, StockLevel, StockMovement
+from orders.models import RoutingRule, RoutingRuleLocation
 from tests.inventory.factories import make_connector, make_location, make_product
 
 from .conftest import form_data
@@ -143,3 +143,34 @@ def test_stock_level_page_links_its_ledger(support_client):
     assert ledger.status_code == 200
     assert ledger.context["cl"].result_count == 1
     assert list(ledger.context["cl"].result_list)[0].on_hand_change == 4
+
+
+def test_location_history_lists_connector_links(support_client, support_user):
+    location = make_location("leeds", name="Leeds")
+    connector = make_connector(name="THG links")
+    ExternalLocation.objects.create(
+        location=location, connector=connector, external_id="WH-1"
+    )
+    change_url, history_url = _urls(location)
+    data = form_data(support_client.get(change_url))
+    del data["external_ids-0-counts_in_totals"]
+
+    support_client.post(change_url, data)
+    page = support_client.get(history_url)
+
+    link = ExternalLocation.objects.get()
+    assert link.counts_in_totals is False
+    assert link.history.first().history_user == support_user
+    assert "Connector links" in page.text
+    assert page.text.count("THG links") >= 2
+    assert "WH-1" in page.text
+
+
+def test_routing_rule_history_lists_candidates(ops_client):
+    rule = RoutingRule.objects.create(name="UK first", position=1)
+    RoutingRuleLocation.objects.create(rule=rule, location=make_location("york"))
+
+    page = ops_client.get(_urls(rule)[1])
+
+    assert "Candidate locations" in page.text
+    assert "Location york" in page.text
