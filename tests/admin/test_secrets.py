@@ -1,11 +1,13 @@
 """Secrets stay encrypted at rest, rotate to a new key, and appear in no
 admin form, export, history page or error report."""
 
+import re
 import sys
 
 import pytest
 from cryptography.fernet import Fernet
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -310,3 +312,62 @@ def test_error_report_hides_secrets():
         OLD_KEY,
     ):
         assert value not in report
+
+
+# Every admin form.
+
+SECRET_NAME = re.compile(r"secret|password|token", re.I)
+NOT_SECRET = re.compile(
+    r"_hash$|_prefix$|_expires_at$|_issued_at$|_lifetime|token_endpoint$", re.I
+)
+#: Admins outside this area that still show secrets in their forms.
+KNOWN_GAPS = {
+    "tiktok_sandbox.SandboxApp": "the TikTok sandbox admin shows the app secret",
+    "tiktok_sandbox.SandboxToken": "the TikTok sandbox admin shows tokens",
+}
+
+
+def _admin_labels():
+    # Django's user form shows the password hash only as its algorithm and a
+    # masked digest.
+    return sorted(
+        model._meta.label
+        for model in admin.site._registry
+        if model._meta.label != "auth.User"
+    )
+
+
+def _secret_fields(model):
+    return {
+        field.name
+        for field in model._meta.concrete_fields
+        if SECRET_NAME.search(field.name) and not NOT_SECRET.search(field.name)
+    }
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        pytest.param(
+            label,
+            marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[label]),
+        )
+        if label in KNOWN_GAPS
+        else label
+        for label in _admin_labels()
+    ],
+)
+def test_admin_form_shows_no_secret_field(label, admin_user):
+    from django.apps import apps
+
+    model = apps.get_model(label)
+    model_admin = admin.site._registry[model]
+    request = RequestFactory().get("/")
+    request.user = admin_user
+
+    # Fields shown on the change page, editable or read-only, for a blank row.
+    shown = set(flatten_fieldsets(model_admin.get_fieldsets(request, model())))
+    listed = set(model_admin.get_list_display(request))
+
+    assert not (_secret_fields(model) & shown)
+    assert not (_secret_fields(model) & listed)
