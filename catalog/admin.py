@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, TSV, XLSX
-from simple_history.admin import SimpleHistoryAdmin
 
+from config.admin import HistoryAdmin
 from connectors.models import Connector
 from orders.recheck import queue_check_again
 
@@ -159,7 +159,7 @@ class ProductRoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(ImportExportMixin, SimpleHistoryAdmin):
+class ProductAdmin(ImportExportMixin, HistoryAdmin):
     list_display = ["sku", "name", "upc", "parent", "active"]
     list_filter = [
         "active",
@@ -449,7 +449,7 @@ def _group_findings(findings, connectors) -> list[dict]:
 
 
 @admin.register(ChannelListing)
-class ChannelListingAdmin(SimpleHistoryAdmin):
+class ChannelListingAdmin(HistoryAdmin):
     list_display = [
         "product",
         "connector",
@@ -469,7 +469,7 @@ class ChannelListingAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(IdentifierMapping)
-class IdentifierMappingAdmin(SimpleHistoryAdmin):
+class IdentifierMappingAdmin(HistoryAdmin):
     list_display = ["channel_identifier", "product", "connector", "updated_at"]
     list_filter = ["connector"]
     search_fields = ["channel_identifier", "product__sku"]

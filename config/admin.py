@@ -1,7 +1,9 @@
-"""Junction's admin site, with a dashboard as its index, and an admin mixin
-that shows the history of inline rows on the History page."""
+"""Junction's admin site, with a dashboard as its index, and the history
+admin the apps share."""
 
 from django.contrib import admin
+from django.http import HttpResponseNotAllowed
+from simple_history.admin import SimpleHistoryAdmin
 
 from .dashboard import build_dashboard
 
@@ -18,6 +20,21 @@ class JunctionAdminSite(admin.AdminSite):
         if request.user.has_perm("connectors.view_connector"):
             extra_context["dashboard"] = build_dashboard()
         return super().index(request, extra_context)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's admin with its history pages read-only.
+
+    SimpleHistoryAdmin saves a POST to a historical version's page after
+    checking only the view permission (django-simple-history 3.13), and the
+    versions of a connector hold no secrets, so saving one would change
+    settings without the change permission. Only GET is allowed there.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class RelatedHistoryMixin:

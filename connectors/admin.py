@@ -10,7 +10,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
-from simple_history.admin import SimpleHistoryAdmin
+
+from config.admin import HistoryAdmin
 
 from .forms import BackfillForm, ConnectorConnectionForm, ConnectorSettingsForm
 from .models import (
@@ -57,7 +58,7 @@ class RecentSyncRunInline(admin.TabularInline):
 
 
 @admin.register(Connector)
-class ConnectorAdmin(SimpleHistoryAdmin):
+class ConnectorAdmin(HistoryAdmin):
     """Connectors are set up in two screens: settings here, then Connection."""
 
     form = ConnectorSettingsForm

@@ -15,9 +15,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin import RelatedHistoryMixin
+from config.admin import HistoryAdmin, RelatedHistoryMixin
 
 from . import availability, stock
 from .importing import ImportRejected, import_stock
@@ -54,7 +53,7 @@ class ExternalLocationInline(admin.TabularInline):
 
 
 @admin.register(Location)
-class LocationAdmin(RelatedHistoryMixin, SimpleHistoryAdmin):
+class LocationAdmin(RelatedHistoryMixin, HistoryAdmin):
     list_display = [
         "name",
         "code",

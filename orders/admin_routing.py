@@ -6,9 +6,8 @@ OrderAdmin lists :func:`route_again` in its actions.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from simple_history.admin import SimpleHistoryAdmin
 
-from config.admin import RelatedHistoryMixin
+from config.admin import HistoryAdmin, RelatedHistoryMixin
 
 from . import routing
 from .models import RoutingRule, RoutingRuleLocation
@@ -22,7 +21,7 @@ class RoutingRuleLocationInline(admin.TabularInline):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(RelatedHistoryMixin, SimpleHistoryAdmin):
+class RoutingRuleAdmin(RelatedHistoryMixin, HistoryAdmin):
     list_display = [
         "position",
         "name",

@@ -174,3 +174,20 @@ def test_routing_rule_history_lists_candidates(ops_client):
 
     assert "Candidate locations" in page.text
     assert "Location york" in page.text
+
+
+def test_history_version_page_refuses_post(support_client):
+    connector = make_connector(name="THG versions")
+    record = connector.history.first()
+    url = reverse(
+        "admin:connectors_connector_simple_history",
+        args=[connector.pk, record.history_id],
+    )
+
+    shown = support_client.get(url)
+    response = support_client.post(url, {"name": "Renamed"})
+
+    connector.refresh_from_db()
+    assert shown.status_code == 200
+    assert response.status_code == 405
+    assert connector.name == "THG versions"
