@@ -38,6 +38,7 @@ class RoutingRuleAdmin(RelatedHistoryMixin, HistoryAdmin):
     list_filter = ["active", "connector", "check_stock", "allow_split", "closest_wins"]
     search_fields = ["name", "skus", "tags"]
     ordering = ["position", "pk"]
+    autocomplete_fields = ["connector"]
     inlines = [RoutingRuleLocationInline]
     related_history = [(RoutingRuleLocation, "rule", "Candidate locations")]
     fieldsets = [

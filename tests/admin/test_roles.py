@@ -142,6 +142,13 @@ def test_support_renames_product(support_client):
     assert product.name == "Blue mug"
 
 
+def test_support_opens_mapping_import(support_client):
+    response = support_client.get(reverse("admin:catalog_product_import"))
+
+    assert response.status_code == 200
+    assert 'name="import_file"' in response.text
+
+
 def test_support_cannot_delete_product(support_client):
     product = make_product("MUG")
 
