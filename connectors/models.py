@@ -379,7 +379,7 @@ class OutboxMessage(models.Model):
 class DoctorReport(models.Model):
     """The last run of the connector doctor on one connector.
 
-    ``findings`` holds one object per finding, as written by
+    ``findings`` contains one object per finding, as written by
     :meth:`connectors.doctor.findings.Finding.as_dict`: the check and code,
     the severity, the symptom, the message, the evidence and the next step.
     Each run replaces the previous report of the connector.

@@ -1,5 +1,5 @@
-"""What the checks of one run share: the connector, the time and the
-channel's answers, each fetched at most once per run."""
+"""The state the checks of one run share: the connector, the time and the
+channel's responses, each fetched at most once per run."""
 
 import logging
 from dataclasses import dataclass
@@ -65,7 +65,7 @@ class DoctorContext:
 
     def thg_warehouses(self) -> ChannelAnswer:
         """Return THG's warehouse list, or the error; call it after the handshake
-        succeeded, so a refused token is reported once, by the handshake."""
+        succeeded, so a rejected token is reported once, by the handshake."""
         from connectors.thg.client import THGClient
 
         def fetch():
@@ -89,8 +89,8 @@ class DoctorContext:
         """Return TikTok's warehouse list (mapped records), or the error.
 
         This signed, shop-scoped call also proves the access token, the app
-        key, the app secret and the shop cipher; the client refreshes an
-        access token close to expiry first.
+        key, the app secret and the shop cipher. The client first refreshes
+        an access token that is close to expiry.
         """
         from connectors.tiktok import mapping
         from connectors.tiktok.client import TikTokClient

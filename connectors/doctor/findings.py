@@ -1,4 +1,4 @@
-"""What a check returns: findings with a severity, evidence and a next step."""
+"""Findings, the result of every check: a severity, evidence and a next step."""
 
 import enum
 from dataclasses import dataclass, field
@@ -25,9 +25,9 @@ class Finding:
 
     ``check`` is the id of the check that found it and ``code`` a stable id of
     the finding, for scripts to filter on. ``title`` names the symptom a
-    merchant reports, ``message`` says what was found, ``evidence`` holds the
-    ids, counts, dates and values behind it (JSON values only), and
-    ``next_step`` says what to do. ``links`` are ``(label, URL path)`` pairs
+    merchant reports, and ``message`` describes what was found. ``evidence``
+    contains the ids, counts, dates and values behind it (JSON values only),
+    and ``next_step`` is the action to take. ``links`` are ``(label, URL path)`` pairs
     to admin pages that show more.
     """
 

@@ -71,11 +71,11 @@ def test_resync_needs_the_run_sync_permission(world, client):
     client.force_login(user)
 
     page = client.get(_diagnose_url(world.connector))
-    refused = client.post(_diagnose_url(world.connector), {"resync": "1"})
+    rejected = client.post(_diagnose_url(world.connector), {"resync": "1"})
 
     assert page.status_code == 200
     assert 'name="resync"' not in page.content.decode()
-    assert refused.status_code == 403
+    assert rejected.status_code == 403
     assert not SyncRun.objects.filter(stream="inventory").exists()
 
 

@@ -27,7 +27,7 @@ def test_thg_not_activated_is_an_error(world):
     assert finding.check == "activation"
     assert finding.evidence["handshake"] == "not_activated"
     assert finding.evidence["events_received"] == 0
-    assert finding.evidence["last_successful_sync"] is None
+    assert finding.evidence["last_successful_pull"] is None
     assert finding.evidence["hub_username"] == "thg-e2e"
     events_url = f"/integrations/thg/{world.connector.key}/events"
     assert finding.evidence["events_url"] == events_url
@@ -41,7 +41,7 @@ def test_thg_not_activated_is_an_error(world):
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_thg_not_activated_without_hub_login_says_create_it(world):
+def test_not_activated_without_hub_login(world):
     sandbox.deactivate(world.account)
     world.connector.inbound_password_hash = ""
     world.connector.save()
@@ -194,7 +194,7 @@ def test_tiktok_expired_authorization(tiktok_world):
 
     finding = findings["tiktok_authorization_expired"]
     assert finding.severity == Severity.ERROR
-    assert "refused to renew the access token" in finding.message
+    assert "rejected the renewal of the access token" in finding.message
     connector.refresh_from_db()
     assert connector.status == Connector.Status.NEEDS_REAUTHORIZATION
 

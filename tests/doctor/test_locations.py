@@ -102,7 +102,7 @@ def test_rules_only_for_other_connectors_leave_thg_uncovered(world):
     assert findings["no_routing_rule"].severity == Severity.WARNING
 
 
-def test_unlisted_id_falls_back_to_last_sync_when_thg_refuses(world):
+def test_unlisted_id_uses_last_sync(world):
     ExternalLocation.objects.filter(external_id="WH-MCR-02").update(
         listed_by_channel=False
     )

@@ -131,7 +131,7 @@ def test_synced_schedules_give_nothing():
     assert run_check(connector, "schedules") == []
 
 
-def test_schedule_with_other_interval_or_stream_off_is_a_warning():
+def test_schedule_mismatch_is_a_warning():
     connector = offline_connector()
     sync_schedules(connector)
     Schedule.objects.filter(name=f"sync:{connector.pk}:orders").update(minutes=60)

@@ -6,7 +6,7 @@ from django.db.models import Max
 from django.urls import reverse
 
 from connectors.errors import RetryableError
-from connectors.models import Connector, InboundEvent, SyncState
+from connectors.models import Connector, InboundEvent, Stream, SyncState
 
 from ..findings import Finding, Severity
 
@@ -37,7 +37,7 @@ def missing_thg_credentials(connector: Connector) -> list[str]:
 
 
 def thg_handshake_ok(ctx) -> bool:
-    """Return whether THG issued a token and answered a data call in this run."""
+    """Return whether THG issued a token and served a data call in this run."""
     if missing_thg_credentials(ctx.connector):
         return False
     return ctx.thg_handshake().ok
@@ -82,14 +82,15 @@ def _thg_activation(ctx) -> list[Finding]:
     handshake = ctx.thg_handshake()
     events = InboundEvent.objects.filter(connector=connector)
     last_event = events.order_by("-received_at").values_list("received_at", flat=True)
-    last_success = SyncState.objects.filter(connector=connector).aggregate(
-        newest=Max("last_success_at")
-    )["newest"]
+    # Only these streams call THG on every successful run.
+    last_pull = SyncState.objects.filter(
+        connector=connector, stream__in=[Stream.ORDERS, Stream.LOCATIONS]
+    ).aggregate(newest=Max("last_success_at"))["newest"]
     events_url = reverse("thg:events", args=[connector.key])
     has_hub_login = bool(connector.inbound_username and connector.inbound_password_hash)
     evidence = {
         "handshake": str(handshake.case),
-        "last_successful_sync": last_success,
+        "last_successful_pull": last_pull,
         "events_received": events.count(),
         "last_event_at": last_event.first(),
         "hub_username": connector.inbound_username or None,
@@ -114,8 +115,8 @@ def _thg_activation(ctx) -> list[Finding]:
                 code="thg_not_activated",
                 severity=Severity.ERROR,
                 title=NOT_FLOWING,
-                message="THG accepts the realm, client ID and secret, but answers "
-                "data calls with 403 ConnectionNotActive: THG support has not "
+                message="THG accepts the realm, client ID and secret, but returns "
+                "403 ConnectionNotActive on data calls: THG support has not "
                 "activated the connection, so no orders are pulled and no events "
                 "arrive.",
                 next_step=send + " The status turns 'connected' on the first data "
@@ -133,7 +134,7 @@ def _thg_activation(ctx) -> list[Finding]:
                 severity=Severity.WARNING,
                 title=NOT_FLOWING,
                 message="The connector has no username and password for THG's "
-                "calls into the hub, so every event THG sends is refused with "
+                "calls into the hub, so every event THG sends is rejected with "
                 "401 and orders arrive only with the scheduled pull.",
                 next_step="Create the username and password on the Connection "
                 "screen and send them with the events URL to THG support.",
@@ -147,7 +148,7 @@ def _thg_activation(ctx) -> list[Finding]:
                 code="thg_no_events",
                 severity=Severity.INFO,
                 title=NOT_FLOWING,
-                message="THG answers data calls, but has sent no event to the hub "
+                message="THG serves data calls, but has sent no event to the hub "
                 "yet. Orders still arrive with the scheduled pull; events make "
                 "them arrive at once.",
                 next_step="If orders arrive late, check with THG support that they "
@@ -186,7 +187,7 @@ def _tiktok_authorization(ctx) -> list[Finding]:
                 code="tiktok_not_authorized",
                 severity=Severity.ERROR,
                 title=NOT_FLOWING,
-                message="The shop has not been authorized: the connector holds "
+                message="The shop has not been authorized: the connector has "
                 "no access token, so nothing is pulled from or pushed to TikTok "
                 "Shop.",
                 next_step="Press Connect on the connector page and authorize the "
@@ -201,7 +202,7 @@ def _tiktok_authorization(ctx) -> list[Finding]:
                 code="tiktok_no_shop",
                 severity=Severity.ERROR,
                 title=NOT_FLOWING,
-                message="The authorization holds no shop: the connector has no "
+                message="The authorization covers no shop: the connector has no "
                 "shop cipher, which every order, stock and warehouse call needs.",
                 next_step="Press Connect on the connector page and pick the shop "
                 "you sell on.",
@@ -215,7 +216,7 @@ def _tiktok_authorization(ctx) -> list[Finding]:
 
 
 def check_credentials(ctx) -> list[Finding]:
-    """Find the credential the channel rejects, as its answer tells it."""
+    """Find the credential the channel rejects, as named in its error response."""
     if ctx.connector.is_thg:
         return _thg_credentials(ctx)
     return _tiktok_credentials(ctx)
@@ -258,7 +259,7 @@ def _thg_credentials(ctx) -> list[Finding]:
                 severity=Severity.ERROR,
                 title=INVALID_CREDENTIALS,
                 message=f"The realm {connector.thg_realm!r} is wrong: THG's token "
-                "endpoint answers 404 'Realm does not exist'. The client ID and "
+                "endpoint returns 404 'Realm does not exist'. The client ID and "
                 "secret cannot be checked until the realm is right.",
                 next_step="Check the realm name with THG support and correct it on "
                 "the Connection screen.",
@@ -273,9 +274,9 @@ def _thg_credentials(ctx) -> list[Finding]:
                 severity=Severity.ERROR,
                 title=INVALID_CREDENTIALS,
                 message=f"The realm {connector.thg_realm!r} exists, but THG's "
-                "token endpoint answers 401 invalid_client: the client ID "
+                "token endpoint returns 401 invalid_client: the client ID "
                 f"{connector.thg_client_id!r} or its secret is wrong (THG does "
-                "not say which of the two).",
+                "not tell which of the two).",
                 next_step="Check the client ID and the client secret with THG "
                 "support, and enter both again on the Connection screen.",
                 evidence={**evidence, "status": 401},
@@ -314,7 +315,7 @@ def _tiktok_credentials(ctx) -> list[Finding]:
                 title=INVALID_CREDENTIALS,
                 message="TikTok Shop no longer accepts the connector's "
                 "authorization: "
-                + (connector.status_detail or "the token refresh was refused."),
+                + (connector.status_detail or "the token refresh was rejected."),
                 next_step="Press Connect on the connector page and authorize the "
                 "shop on TikTok again.",
                 evidence={**evidence, "status": connector.status},
@@ -352,7 +353,7 @@ def _tiktok_problem(error, text: str, connector) -> tuple[str, str, str]:
     if isinstance(error, errors.RefreshFailedError | errors.ExpiredTokenError):
         return (
             "tiktok_authorization_expired",
-            "TikTok Shop refused to renew the access token: the seller's "
+            "TikTok Shop rejected the renewal of the access token: the seller's "
             "authorization expired or was revoked.",
             reconnect,
         )

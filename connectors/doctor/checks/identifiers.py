@@ -106,7 +106,7 @@ def _upcs_of_products(lines) -> int:
 
 
 def check_unmatched_lines(ctx) -> list[Finding]:
-    """Find recent order lines that match no product, and say why."""
+    """Find recent order lines that match no product, and explain why."""
     connector = ctx.connector
     lines = _recent_lines(ctx)
     total = lines.count()
@@ -264,7 +264,7 @@ _AUDIT_NEXT_STEPS = {
     "identifier on one product and remove it from the others.",
     audit.Kind.SIMILAR_SKUS: "Rename all but one SKU of each group, so no two "
     "SKUs differ only by case or spaces.",
-    audit.Kind.INVALID_UPC: "Correct each value as its message says.",
+    audit.Kind.INVALID_UPC: "Correct each value as its message describes.",
     audit.Kind.MISSING_IDENTIFIER: "Give each product the identifier the "
     "connector's strategy reads: its Channel SKU on the Channel Options "
     "(strategy B), or a row in a UPC-to-SKU file (strategy C).",

@@ -1,5 +1,5 @@
-"""Checks of where orders are routed: channel warehouse ids, locations that
-THG cannot be told about, addresses that cannot be measured."""
+"""Checks of where orders are routed: channel warehouse ids, locations
+without a THG warehouse id, and addresses that cannot be geocoded."""
 
 from datetime import timedelta
 
@@ -239,7 +239,7 @@ def _thg_routable_locations(ctx, links) -> list[Finding]:
                 f"warehouse id on {connector.name}, and "
                 f"{counted(routed.count(), 'order')} of the last {RECENT_DAYS} "
                 "days went there. A fulfillment from such a location "
-                "is refused, because THG cannot be told where it shipped from.",
+                "is rejected, because the dispatch to THG needs a THG warehouse id.",
                 next_step="Add each location to 'THG locations' as a name:id pair "
                 "and run 'Pull locations from THG', or give the THG routing rules "
                 "candidate locations that have THG ids.",
@@ -290,7 +290,8 @@ def _address_findings(check, title, manual, measured, routable) -> list[Finding]
 
 
 def check_tiktok_warehouses(ctx) -> list[Finding]:
-    """Find TikTok sales warehouses that no hub location is mapped to."""
+    """Find TikTok sales warehouses that no hub location is mapped to, and
+    linked warehouse ids that TikTok does not list."""
     connector = ctx.connector
     if not tiktok_callable(connector):
         return []
@@ -303,60 +304,11 @@ def check_tiktok_warehouses(ctx) -> list[Finding]:
             "location"
         )
     }
-    listed = {warehouse.id: warehouse for warehouse in answer.value}
-    findings = []
-    unmapped = [
-        warehouse
-        for warehouse in answer.value
-        if warehouse.is_sales_warehouse and warehouse.id not in links
+
+    findings = [
+        *_tiktok_unmapped(connector, answer.value, links),
+        *_tiktok_unlisted(connector, answer.value, links),
     ]
-    if unmapped:
-        findings.append(
-            Finding(
-                check=TIKTOK_WAREHOUSES,
-                code="tiktok_warehouse_unmapped",
-                severity=Severity.WARNING,
-                title=TIKTOK_WRONG_LOCATION,
-                message=f"{counted(len(unmapped), 'TikTok sales warehouse')} "
-                "without a hub location: no stock is pushed there and orders for them "
-                "cannot be routed to the location that holds the goods.",
-                next_step="On the hub location that ships for each warehouse, add "
-                f"a connector link to {connector.name} with the TikTok warehouse "
-                "id (Inventory → Locations).",
-                evidence={
-                    "warehouses": [
-                        {"id": warehouse.id, "name": warehouse.name}
-                        for warehouse in unmapped
-                    ],
-                    "mapped": sorted(links),
-                },
-            )
-        )
-    unlisted = sorted(set(links) - set(listed))
-    if unlisted:
-        findings.append(
-            Finding(
-                check=TIKTOK_WAREHOUSES,
-                code="tiktok_warehouse_unlisted",
-                severity=Severity.ERROR,
-                title=TIKTOK_WRONG_LOCATION,
-                message=f"TikTok's warehouse list lacks "
-                f"{counted(len(unlisted), 'warehouse id')} linked on "
-                f"{connector.name}: stock pushed there is rejected.",
-                next_step="Correct the TikTok warehouse id on each location's "
-                "connector link, or remove the link.",
-                evidence={
-                    "unlisted": [
-                        {
-                            "id": external_id,
-                            "location": links[external_id].location.code,
-                        }
-                        for external_id in unlisted
-                    ],
-                    "tiktok_lists": sorted(listed),
-                },
-            )
-        )
     routable, measured, uncovered = _routable(connector)
     if uncovered:
         findings.append(
@@ -369,3 +321,61 @@ def check_tiktok_warehouses(ctx) -> list[Finding]:
             )
         )
     return findings
+
+
+def _tiktok_unmapped(connector, warehouses, links) -> list[Finding]:
+    unmapped = [
+        warehouse
+        for warehouse in warehouses
+        if warehouse.is_sales_warehouse and warehouse.id not in links
+    ]
+    if not unmapped:
+        return []
+    return [
+        Finding(
+            check=TIKTOK_WAREHOUSES,
+            code="tiktok_warehouse_unmapped",
+            severity=Severity.WARNING,
+            title=TIKTOK_WRONG_LOCATION,
+            message=f"{counted(len(unmapped), 'TikTok sales warehouse')} without "
+            "a hub location: no stock is pushed there, and orders for them "
+            "cannot be routed to the location that stocks the goods.",
+            next_step="On the hub location that ships for each warehouse, add a "
+            f"connector link to {connector.name} with the TikTok warehouse id "
+            "(Inventory → Locations).",
+            evidence={
+                "warehouses": [
+                    {"id": warehouse.id, "name": warehouse.name}
+                    for warehouse in unmapped
+                ],
+                "mapped": sorted(links),
+            },
+        )
+    ]
+
+
+def _tiktok_unlisted(connector, warehouses, links) -> list[Finding]:
+    listed = {warehouse.id for warehouse in warehouses}
+    unlisted = sorted(set(links) - listed)
+    if not unlisted:
+        return []
+    return [
+        Finding(
+            check=TIKTOK_WAREHOUSES,
+            code="tiktok_warehouse_unlisted",
+            severity=Severity.ERROR,
+            title=TIKTOK_WRONG_LOCATION,
+            message="TikTok's warehouse list lacks "
+            f"{counted(len(unlisted), 'warehouse id')} linked on "
+            f"{connector.name}: stock pushed there is rejected.",
+            next_step="Correct the TikTok warehouse id on each location's "
+            "connector link, or remove the link.",
+            evidence={
+                "unlisted": [
+                    {"id": external_id, "location": links[external_id].location.code}
+                    for external_id in unlisted
+                ],
+                "tiktok_lists": sorted(listed),
+            },
+        )
+    ]

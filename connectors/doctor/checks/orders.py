@@ -130,7 +130,7 @@ def _thg_window(ctx, state, evidence) -> list[Finding]:
                 code="history_limit_exceeded",
                 severity=Severity.ERROR,
                 title=MISSING_RANGE,
-                message="THG refused an order pull with 400 HistoryLimitExceeded: "
+                message="THG rejected an order pull with 400 HistoryLimitExceeded: "
                 f"it starts more than {days} days back, before "
                 f"{limit:%Y-%m-%d}.",
                 next_step=f"Set the orders start date to {limit:%Y-%m-%d} or "
@@ -147,7 +147,7 @@ def _thg_window(ctx, state, evidence) -> list[Finding]:
                 severity=Severity.ERROR,
                 title=MISSING_RANGE,
                 message=f"The orders start date {connector.orders_start_date} is "
-                f"more than {days} days back, so THG will refuse the first pull "
+                f"more than {days} days back, so THG will reject the first pull "
                 "with HistoryLimitExceeded.",
                 next_step=f"Set the orders start date to {limit:%Y-%m-%d} or later. "
                 + backfill,

@@ -226,71 +226,32 @@ def _drift(ctx) -> list[Finding]:
     return findings
 
 
+_EDIT_ALLOWLIST = (
+    "Edit 'process inventory only for these SKUs' on the connector (Inventory "
+    "section); leave it empty to push every product. Saving it in the admin "
+    "marks the whole catalog for the next push."
+)
+
+
 def check_sku_allowlist(ctx) -> list[Finding]:
     """Name the products the SKU allowlist leaves out of the push."""
     connector = ctx.connector
     allowlist = connector.sku_allowlist()
     if not allowlist:
         return []
-    products = Product.objects.filter(active=True, variants__isnull=True)
-    left_out = products.exclude(sku__in=allowlist).order_by("sku")
-    left_out_count = left_out.count()
+    left_out = (
+        Product.objects.filter(active=True, variants__isnull=True)
+        .exclude(sku__in=allowlist)
+        .order_by("sku")
+    )
+    sold = _sold_since(connector, left_out, ctx.now - timedelta(days=SOLD_DAYS))
+
+    findings = []
+    scope = _allowlist_scope(connector, allowlist, left_out, sold)
+    if scope is not None:
+        findings.append(scope)
     known = set(Product.objects.filter(sku__in=allowlist).values_list("sku", flat=True))
     unknown = sorted(allowlist - known)
-    since = ctx.now - timedelta(days=SOLD_DAYS)
-    sold = list(
-        OrderLine.objects.filter(
-            order__connector=connector,
-            order__placed_at__gte=since,
-            product__in=left_out,
-        )
-        .values_list("product__sku", flat=True)
-        .distinct()
-        .order_by("product__sku")
-    )
-    findings = []
-    evidence = {
-        "allowlist": len(allowlist),
-        "left_out": left_out_count,
-        "left_out_examples": list(left_out.values_list("sku", flat=True)[:EXAMPLES]),
-        "sold_but_left_out": sold[:EXAMPLES],
-    }
-    edit = (
-        "Edit 'process inventory only for these SKUs' on the connector "
-        "(Inventory section); leave it empty to push every product. Saving it "
-        "marks the whole catalog for the next push."
-    )
-    if sold:
-        findings.append(
-            Finding(
-                check=ALLOWLIST,
-                code="allowlist_leaves_out_sold",
-                severity=Severity.WARNING,
-                title=WRONG_PRODUCTS,
-                message="The SKU allowlist limits the push to "
-                f"{counted(len(allowlist), 'SKU')} and leaves out "
-                f"{counted(left_out_count, 'product')}, {len(sold)} of them sold "
-                f"on {connector.name} in the last {SOLD_DAYS} days. The "
-                "channel's stock for those is never updated.",
-                next_step=f"Add the sold SKUs to the allowlist. {edit}",
-                evidence=evidence,
-            )
-        )
-    elif left_out_count:
-        findings.append(
-            Finding(
-                check=ALLOWLIST,
-                code="allowlist_set",
-                severity=Severity.INFO,
-                title=WRONG_PRODUCTS,
-                message="The SKU allowlist limits the push to "
-                f"{counted(len(allowlist), 'SKU')}. Left out: "
-                f"{counted(left_out_count, 'product')}, whose quantity on the "
-                "channel stays as it is.",
-                next_step=edit,
-                evidence=evidence,
-            )
-        )
     if unknown:
         findings.append(
             Finding(
@@ -301,8 +262,57 @@ def check_sku_allowlist(ctx) -> list[Finding]:
                 message=f"The allowlist names {counted(len(unknown), 'SKU')} "
                 "that no product has (SKUs compare case-sensitively), so nothing "
                 "is pushed for them.",
-                next_step=f"Correct or remove them. {edit}",
+                next_step=f"Correct or remove them. {_EDIT_ALLOWLIST}",
                 evidence={"unknown": unknown[:EXAMPLES], "count": len(unknown)},
             )
         )
     return findings
+
+
+def _sold_since(connector, products, since) -> list[str]:
+    """Return the SKUs of ``products`` on the connector's order lines since then."""
+    return list(
+        OrderLine.objects.filter(
+            order__connector=connector,
+            order__placed_at__gte=since,
+            product__in=products,
+        )
+        .values_list("product__sku", flat=True)
+        .distinct()
+        .order_by("product__sku")
+    )
+
+
+def _allowlist_scope(connector, allowlist, left_out, sold) -> Finding | None:
+    left_out_count = left_out.count()
+    if not left_out_count:
+        return None
+    evidence = {
+        "allowlist": len(allowlist),
+        "left_out": left_out_count,
+        "left_out_examples": list(left_out.values_list("sku", flat=True)[:EXAMPLES]),
+        "sold_but_left_out": sold[:EXAMPLES],
+    }
+    limits = f"The SKU allowlist limits the push to {counted(len(allowlist), 'SKU')}"
+    if sold:
+        return Finding(
+            check=ALLOWLIST,
+            code="allowlist_leaves_out_sold",
+            severity=Severity.WARNING,
+            title=WRONG_PRODUCTS,
+            message=f"{limits} and leaves out {counted(left_out_count, 'product')}, "
+            f"{len(sold)} of them sold on {connector.name} in the last "
+            f"{SOLD_DAYS} days. The channel's stock for those is never updated.",
+            next_step=f"Add the sold SKUs to the allowlist. {_EDIT_ALLOWLIST}",
+            evidence=evidence,
+        )
+    return Finding(
+        check=ALLOWLIST,
+        code="allowlist_set",
+        severity=Severity.INFO,
+        title=WRONG_PRODUCTS,
+        message=f"{limits}. Left out: {counted(left_out_count, 'product')}, whose "
+        "quantity on the channel stays as it is.",
+        next_step=_EDIT_ALLOWLIST,
+        evidence=evidence,
+    )

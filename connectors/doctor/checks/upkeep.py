@@ -177,7 +177,7 @@ def check_schedules(ctx) -> list[Finding]:
 
 
 def check_outbox(ctx) -> list[Finding]:
-    """Find pushes the channel keeps refusing."""
+    """Find pushes the channel keeps rejecting."""
     connector = ctx.connector
     messages = OutboxMessage.objects.filter(connector=connector)
     failed = messages.filter(status=OutboxMessage.Status.FAILED)
