@@ -164,6 +164,10 @@ def add_products(shop, products: list[dict], *, quantity: int = 100) -> list:
     A product may also be given as one SKU: ``{"title", "seller_sku",
     "price"}``. Each SKU may carry ``inventory`` (warehouse id → units);
     otherwise it gets ``quantity`` units in the shop's default warehouse.
+    Ids derive from the shop and the seller SKU (the product's from
+    ``product_key`` when given), so one seller SKU names one SKU. A SKU's
+    own ``sku_id`` overrides that, which lets two SKUs share a seller SKU
+    as they can on TikTok.
     """
     shop = _shop(shop)
     now = int(time.time())
@@ -178,6 +182,7 @@ def add_products(shop, products: list[dict], *, quantity: int = 100) -> list:
             defaults={
                 "shop": shop,
                 "title": spec.get("title") or key,
+                "description": spec.get("description", ""),
                 "status": spec.get("status", "ACTIVATE"),
                 "create_time": now,
                 "update_time": now,
@@ -185,7 +190,8 @@ def add_products(shop, products: list[dict], *, quantity: int = 100) -> list:
         )
         for sku_spec in skus:
             sku, _ = SandboxSku.objects.update_or_create(
-                sku_id=_stable_digits(
+                sku_id=sku_spec.get("sku_id")
+                or _stable_digits(
                     "sku", shop.shop_id, sku_spec["seller_sku"], prefix="17"
                 ),
                 defaults={

@@ -5,10 +5,12 @@ Each handler takes a :class:`~.validation.SignedCall` and returns the
 """
 
 import secrets
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
 from . import events, wire
+from .api import CURRENCIES
 from .models import (
     SandboxDeliveryOption,
     SandboxInventory,
@@ -24,12 +26,20 @@ from .validation import SignedCall
 MAX_ORDER_IDS = 50
 ORDER_SORT_FIELDS = ("create_time", "update_time")
 SHIPPABLE_STATUSES = ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING")
+# Create Product limits for US and GB shops (TikTok's field notes for
+# POST /product/202309/products). The sandbox applies them to every shop.
+MAX_TITLE_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 10000
+MAX_SELLER_SKU_LENGTH = 50
+MAX_PRODUCT_SKUS = 100
+MIN_PRICE = Decimal("0.01")
+MAX_CREATE_STOCK = 999999
 
 
-def new_id(prefix: str = "57") -> str:
-    """Make an 18-digit id like TikTok's, as a string."""
+def new_id(prefix: str = "57", length: int = 18) -> str:
+    """Make a ``length``-digit id like TikTok's, as a string."""
     return prefix + "".join(
-        secrets.choice("0123456789") for _ in range(18 - len(prefix))
+        secrets.choice("0123456789") for _ in range(length - len(prefix))
     )
 
 
@@ -247,8 +257,13 @@ def render_product(product: SandboxProduct) -> dict:
 
 
 def search_products(call: SignedCall) -> dict:
+    """Search the shop's products after passing the review of every PENDING
+    product, so a created product is ACTIVATE from the next search on."""
     page_size = _page_size(call, maximum=100)
     body = call.body
+    SandboxProduct.objects.filter(shop=call.shop, status="PENDING").update(
+        status="ACTIVATE", update_time=call.now
+    )
     queryset = SandboxProduct.objects.filter(shop=call.shop).select_related("shop")
     status = body.get("status") or "ALL"
     if status != "ALL":
@@ -287,6 +302,137 @@ def search_products(call: SignedCall) -> dict:
         "total_count": total,
         "products": [render_product(row) for row in rows],
         "next_page_token": next_token,
+    }
+
+
+def _text_field(body: dict, name: str, maximum: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise wire.invalid_parameter(f"{name} is required and must be a string.")
+    if len(value) > maximum:
+        raise wire.invalid_parameter(
+            f"{name} has {len(value)} characters; the maximum is {maximum}."
+        )
+    return value.strip()
+
+
+def _create_price(sku: dict, currency: str) -> str:
+    price = sku.get("price")
+    if not isinstance(price, dict):
+        raise wire.invalid_parameter("Every SKU needs a price: {amount, currency}.")
+    try:
+        amount = Decimal(str(price.get("amount")))
+    except InvalidOperation as exc:
+        raise wire.invalid_parameter(
+            f"price.amount {price.get('amount')!r} is not a decimal string."
+        ) from exc
+    if not amount.is_finite() or amount < MIN_PRICE:
+        raise wire.invalid_parameter(
+            f"price.amount {price.get('amount')!r} is below the minimum of {MIN_PRICE}."
+        )
+    if price.get("currency") != currency:
+        raise wire.invalid_parameter(
+            f"price.currency must be {currency} in this shop; got "
+            f"{price.get('currency')!r}."
+        )
+    return f"{amount:.2f}"
+
+
+def _create_inventory(sku: dict, shop) -> list[tuple[SandboxWarehouse, int]]:
+    """Return the SKU's [(warehouse, units)], or 0 units in the default
+    warehouse when the request lists none."""
+    warehouses = {w.warehouse_id: w for w in shop.warehouses.all()}
+    rows = sku.get("inventory") or []
+    if not rows:
+        default = next((w for w in warehouses.values() if w.is_default), None)
+        return [(default, 0)] if default else []
+    result = []
+    for row in rows:
+        warehouse = warehouses.get(str(row.get("warehouse_id") or ""))
+        if warehouse is None:
+            raise wire.SandboxError(
+                wire.WAREHOUSE_NOT_FOUND,
+                f"Warehouse {row.get('warehouse_id')!r} does not exist in this shop.",
+            )
+        quantity = row.get("quantity", 0)
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or not 0 <= quantity <= MAX_CREATE_STOCK
+        ):
+            raise wire.SandboxError(
+                wire.STOCK_INVALID,
+                f"The stock count {quantity!r} is invalid: it must be a whole "
+                f"number from 0 to {MAX_CREATE_STOCK}.",
+            )
+        result.append((warehouse, quantity))
+    return result
+
+
+def _create_sku_plans(body: dict, shop) -> list[tuple[str, str, list]]:
+    skus = body.get("skus")
+    if not isinstance(skus, list) or not skus:
+        raise wire.invalid_parameter("skus must list at least one SKU.")
+    if len(skus) > MAX_PRODUCT_SKUS:
+        raise wire.invalid_parameter(
+            f"skus lists {len(skus)} SKUs; the maximum is {MAX_PRODUCT_SKUS}."
+        )
+    currency = CURRENCIES.get(shop.region, "GBP")
+    plans = []
+    for sku in skus:
+        if not isinstance(sku, dict):
+            raise wire.invalid_parameter("Every SKU must be a JSON object.")
+        seller_sku = sku.get("seller_sku") or ""
+        if not isinstance(seller_sku, str) or len(seller_sku) > MAX_SELLER_SKU_LENGTH:
+            raise wire.invalid_parameter(
+                f"seller_sku {seller_sku!r} must be a string of at most "
+                f"{MAX_SELLER_SKU_LENGTH} characters."
+            )
+        price = _create_price(sku, currency)
+        plans.append((seller_sku, price, _create_inventory(sku, shop)))
+    return plans
+
+
+def create_product(call: SignedCall) -> dict:
+    """Create a product under review (PENDING), as TikTok's asynchronous
+    audit does. The sandbox passes the review at the shop's next product
+    search (see :func:`search_products`)."""
+    body = call.body
+    title = _text_field(body, "title", MAX_TITLE_LENGTH)
+    description = _text_field(body, "description", MAX_DESCRIPTION_LENGTH)
+    plans = _create_sku_plans(body, call.shop)
+    currency = CURRENCIES.get(call.shop.region, "GBP")
+    with transaction.atomic():
+        product = SandboxProduct.objects.create(
+            shop=call.shop,
+            product_id=new_id("17", length=19),
+            title=title,
+            description=description,
+            status="PENDING",
+            create_time=call.now,
+            update_time=call.now,
+        )
+        created = []
+        for seller_sku, price, stock in plans:
+            sku = SandboxSku.objects.create(
+                product=product,
+                sku_id=new_id("17", length=19),
+                seller_sku=seller_sku,
+                sale_price=price,
+                currency=currency,
+            )
+            SandboxInventory.objects.bulk_create(
+                SandboxInventory(sku=sku, warehouse=warehouse, quantity=quantity)
+                for warehouse, quantity in stock
+            )
+            created.append(sku)
+    return {
+        "product_id": product.product_id,
+        "skus": [
+            {"id": sku.sku_id, "seller_sku": sku.seller_sku, "sales_attributes": []}
+            for sku in created
+        ],
+        "warnings": [],
     }
 
 

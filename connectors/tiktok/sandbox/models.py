@@ -96,6 +96,7 @@ class SandboxProduct(models.Model):
     )
     product_id = models.CharField(max_length=40, unique=True)
     title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
     status = models.CharField(max_length=30, default="ACTIVATE")
     create_time = models.BigIntegerField()
     update_time = models.BigIntegerField()

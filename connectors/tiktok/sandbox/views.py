@@ -32,6 +32,7 @@ ROUTES = [
         re.compile(r"product/(?:202309|202502)/products/search"),
         handlers.search_products,
     ),
+    Route("POST", re.compile(r"product/202309/products"), handlers.create_product),
     Route(
         "POST",
         re.compile(rf"product/202309/products/(?P<product_id>{_ID})/inventory/update"),
