@@ -116,6 +116,7 @@ class ConnectorAdmin(HistoryAdmin):
                 ]
             },
         ),
+        ("Catalog", {"fields": ["tiktok_catalog_mode"]}),
         ("Inventory", {"fields": ["inventory_sku_allowlist"]}),
         ("THG locations", {"fields": ["thg_locations"]}),
     ]

@@ -249,6 +249,9 @@ def _ensure_tiktok(base_url: str, products: list[Product]) -> Connector:
             "fulfillments_interval_minutes": 1,
             "inventory_interval_minutes": 2,
             "locations_enabled": False,
+            # The sandbox shop lists the demo catalog. Pulling it links each
+            # hub product to its TikTok SKU, which the inventory push needs.
+            "tiktok_catalog_mode": Connector.CatalogMode.PULL,
         },
     )
     connector.api_url = sandbox_url

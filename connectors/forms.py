@@ -44,7 +44,15 @@ class ConnectorSettingsForm(forms.ModelForm):
             "inventory_sku_allowlist",
             "thg_locations",
             "tiktok_hold_minutes",
+            "tiktok_catalog_mode",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("tiktok_catalog_mode")
+        if field is not None:
+            # Left out of a request, the connector keeps its current mode.
+            field.required = False
 
     def clean_orders_start_date(self):
         start = self.cleaned_data.get("orders_start_date")
@@ -59,6 +67,25 @@ class ConnectorSettingsForm(forms.ModelForm):
                     code="history_limit",
                 )
         return start
+
+    def clean_tiktok_catalog_mode(self):
+        from .tiktok.catalog import push_rejection
+
+        mode = self.cleaned_data.get("tiktok_catalog_mode") or (
+            self.instance.tiktok_catalog_mode
+        )
+        kind = self.cleaned_data.get("kind") or self.instance.kind
+        if kind == Connector.Kind.THG and mode != Connector.CatalogMode.DISABLED:
+            raise forms.ValidationError(
+                "THG products are not synced: THG order lines are matched by "
+                "identifier. Leave this disabled.",
+                code="catalog_not_synced",
+            )
+        if mode == Connector.CatalogMode.PUSH:
+            rejection = push_rejection(self.instance)
+            if rejection:
+                raise forms.ValidationError(rejection, code="push_not_available")
+        return mode
 
     def clean_thg_locations(self):
         from .thg.mapping import parse_location_pairs

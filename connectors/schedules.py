@@ -23,6 +23,8 @@ _INTERVAL_FIELDS = {
     Stream.RETURNS: "returns_interval_minutes",
     Stream.INVENTORY: "inventory_interval_minutes",
 }
+#: Minutes between runs of the streams that have no interval setting.
+_FIXED_INTERVALS = {Stream.CATALOG: 30}
 
 
 def schedule_name(connector: Connector, stream: str) -> str:
@@ -40,7 +42,9 @@ def wanted_schedules(connector: Connector) -> dict[str, int]:
     wanted = {}
     for stream in enabled_streams(connector):
         field = _INTERVAL_FIELDS.get(stream)
-        minutes = getattr(connector, field) if field else 15
+        minutes = (
+            getattr(connector, field) if field else _FIXED_INTERVALS.get(stream, 15)
+        )
         wanted[schedule_name(connector, stream)] = max(int(minutes), 1)
     return wanted
 

@@ -264,5 +264,10 @@ def is_enabled(connector: Connector, stream: str) -> bool:
         Stream.FULFILLMENTS: connector.fulfillments_enabled,
         Stream.RETURNS: connector.returns_direction != Connector.ReturnsDirection.OFF,
         Stream.INVENTORY: connector.inventory_enabled,
+        # Only TikTok Shop connectors sync their catalog.
+        Stream.CATALOG: (
+            connector.kind == Connector.Kind.TIKTOK_SHOP
+            and connector.tiktok_catalog_mode != Connector.CatalogMode.DISABLED
+        ),
     }
     return switches.get(stream, True)

@@ -517,6 +517,19 @@ class TikTokClient:
             filters=filters,
         )
 
+    def create_product(self, body: Mapping) -> dict:
+        """Create a product and return ``data``: ``product_id``, ``skus[]``
+        (``id``, ``seller_sku``) and any ``warnings``.
+
+        TikTok audits a new product asynchronously, so it starts PENDING and
+        goes live (ACTIVATE) once the review passes.
+        """
+        # Not retried here: after a timeout TikTok may have created the
+        # product, and a second call would create it twice.
+        return self.request(
+            "POST", "/product/202309/products", body=dict(body), retry=False
+        )
+
     def get_warehouses(self) -> list[dict]:
         data = self.request("GET", "/logistics/202309/warehouses")
         return list(data.get("warehouses") or [])

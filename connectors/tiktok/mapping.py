@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.utils.html import escape
+
 from connectors.records import (
     Address,
     OrderLineRecord,
@@ -344,6 +346,49 @@ def product_sku_records(product: Mapping) -> list[ProductSkuRecord]:
             )
         )
     return records
+
+
+#: The product status of a product deleted on TikTok.
+DELETED_PRODUCT_STATUS = "DELETED"
+
+
+def product_create_body(
+    *, title: str, description: str, seller_sku: str, price: Decimal, currency: str
+) -> dict:
+    """Build a Create Product body with one SKU.
+
+    ``description`` is plain text. TikTok takes HTML, so it is escaped and
+    sent as one paragraph.
+    """
+    return {
+        "title": title,
+        "description": f"<p>{escape(description)}</p>",
+        "skus": [
+            {
+                "seller_sku": seller_sku,
+                "price": {"amount": f"{price:.2f}", "currency": currency},
+            }
+        ],
+    }
+
+
+def created_sku_id(data: Mapping, seller_sku: str) -> tuple[str, str]:
+    """Return (product id, SKU id) from a Create Product response.
+
+    Raises ValueError when the response lacks either id for ``seller_sku``.
+    """
+    product_id = _text(data.get("product_id"))
+    sku_ids = [
+        _text(sku.get("id"))
+        for sku in data.get("skus") or []
+        if _text(sku.get("seller_sku")) == seller_sku and _text(sku.get("id"))
+    ]
+    if product_id and sku_ids:
+        return product_id, sku_ids[0]
+    raise ValueError(
+        f"TikTok's Create Product response has no product_id or no SKU id for "
+        f"seller SKU {seller_sku!r}"
+    )
 
 
 @dataclass(frozen=True)

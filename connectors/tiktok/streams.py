@@ -20,6 +20,7 @@ from connectors.outbox import deliver_pending
 from connectors.records import StockItemResult
 
 from . import mapping
+from .catalog import sync_catalog
 from .client import MAX_RETURN_PAGE_SIZE, TikTokClient
 
 logger = logging.getLogger(__name__)
@@ -491,6 +492,8 @@ def push_fulfillments(context, client: TikTokClient | None = None) -> None:
 
 STREAMS = {
     Stream.LOCATIONS: sync_locations,
+    # Before orders, so that lines of a new TikTok product find it.
+    Stream.CATALOG: sync_catalog,
     Stream.ORDERS: pull_orders,
     Stream.BACKFILL: backfill_orders,
     Stream.ROUTING: route_waiting,
