@@ -1,25 +1,22 @@
 """The daily django-q2 schedule that runs the doctor on every connector."""
 
+from datetime import time
+
 from django_q.models import Schedule
+
+from connectors.schedules import ensure_daily_schedule as ensure_daily
 
 SCHEDULE_NAME = "doctor:daily"
 TASK = "connectors.doctor.tasks.run_doctor_task"
+#: Local time (``TIME_ZONE``) of the daily run, before the working day.
+RUN_AT = time(6, 0)
 
 
 def ensure_daily_schedule() -> Schedule:
     """Create the ``doctor:daily`` schedule, or bring an existing one back to
-    a daily run of the doctor task. The time of the next run is kept."""
-    schedule, created = Schedule.objects.get_or_create(
-        name=SCHEDULE_NAME,
-        defaults={"func": TASK, "schedule_type": Schedule.DAILY, "repeats": -1},
-    )
-    if not created and (
-        schedule.func != TASK
-        or schedule.schedule_type != Schedule.DAILY
-        or schedule.repeats != -1
-    ):
-        schedule.func = TASK
-        schedule.schedule_type = Schedule.DAILY
+    a daily run of the doctor task at 06:00 local time."""
+    schedule = ensure_daily(SCHEDULE_NAME, TASK, RUN_AT)
+    if schedule.repeats != -1:
         schedule.repeats = -1
-        schedule.save(update_fields=["func", "schedule_type", "repeats"])
+        schedule.save(update_fields=["repeats"])
     return schedule

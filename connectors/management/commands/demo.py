@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_q.models import Schedule
 
 from connectors import demo
+from connectors.doctor.schedule import ensure_daily_schedule as ensure_doctor_schedule
 from connectors.schedules import sync_schedules
 
 
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         summary = demo.load(base_url)
         sync_schedules()
+        ensure_doctor_schedule()
         Schedule.objects.update_or_create(
             name="sandbox:thg:new-orders",
             defaults={
