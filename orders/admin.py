@@ -89,7 +89,7 @@ class OrderLineInline(admin.TabularInline):
     def match_state(self, line):
         if line.product_id:
             return "matched"
-        return format_html('<strong style="color:#ba2121">unmatched</strong>')
+        return format_html('<strong style="color:#ba2121">{}</strong>', "unmatched")
 
 
 class FulfillmentInline(admin.TabularInline):
