@@ -9,8 +9,8 @@ from simple_history.models import HistoricalRecords
 
 from .crypto import EncryptedTextField, mask
 
-
-#: The fields that hold secrets: encrypted values and the inbound password hash.
+#: The fields that contain secrets: encrypted values and the inbound password
+#: hash.
 SECRET_FIELDS = (
     "thg_client_secret",
     "inbound_password_hash",
