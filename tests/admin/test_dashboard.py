@@ -132,3 +132,12 @@ def test_dashboard_hidden_without_connector_permission(client, django_user_model
 
     assert response.status_code == 200
     assert 'id="dashboard"' not in response.text
+
+
+def test_dashboard_exceptions_link_lists_open_ones(admin_client, busy):
+    response = admin_client.get(
+        reverse("admin:orders_orderexception_changelist") + "?resolved_at__isnull=True"
+    )
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
