@@ -37,7 +37,9 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(live_server):
+    # Depending on live_server makes the browser close first, so no
+    # keep-alive connection is open when the live server stops.
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing; .ci/run installs it with apt-get.")
