@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, TSV, XLSX
 
-from config.admin import HistoryAdmin
+from config.admin import HistoryAdmin, RelatedHistoryMixin
 from connectors.models import Connector
 from orders.recheck import queue_check_again
 
@@ -159,7 +159,7 @@ class ProductRoleFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(ImportExportMixin, HistoryAdmin):
+class ProductAdmin(RelatedHistoryMixin, ImportExportMixin, HistoryAdmin):
     list_display = ["sku", "name", "upc", "parent", "active"]
     list_filter = [
         "active",
@@ -172,6 +172,10 @@ class ProductAdmin(ImportExportMixin, HistoryAdmin):
     list_select_related = ["parent"]
     fields = ["sku", "name", "upc", "parent", "safety_stock", "active"]
     inlines = [ChannelOptionsInline, SellerSkuOptionsInline]
+    related_history = [
+        (ChannelListing, "product", "Channel Options"),
+        (IdentifierMapping, "product", "Identifier mappings"),
+    ]
 
     resource_classes = [MappingResource]
     import_form_class = MappingImportForm

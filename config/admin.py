@@ -53,10 +53,11 @@ class RelatedHistoryMixin:
     def history_view(self, request, object_id, extra_context=None):
         sections = []
         for model, foreign_key, title in self.related_history:
+            recorded = {field.name for field in model.history.model._meta.fields}
             fields = [
                 field
                 for field in model._meta.concrete_fields
-                if field.name not in ("id", foreign_key)
+                if field.name in recorded and field.name not in ("id", foreign_key)
             ]
             related = [field.name for field in fields if field.is_relation]
             records = (

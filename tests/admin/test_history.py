@@ -191,3 +191,17 @@ def test_history_version_page_refuses_post(support_client):
     assert shown.status_code == 200
     assert response.status_code == 405
     assert connector.name == "THG versions"
+
+
+def test_product_history_lists_channel_options(support_client):
+    connector = make_connector(name="THG options")
+    product = make_product("MUG")
+    ChannelListing.objects.create(
+        product=product, connector=connector, channel_sku="05012345678900"
+    )
+
+    page = support_client.get(_urls(product)[1])
+
+    assert "Channel Options" in page.text
+    assert "05012345678900" in page.text
+    assert "THG options" in page.text
