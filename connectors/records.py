@@ -42,7 +42,9 @@ class OrderRecord:
 
     ``hub_hold_until`` delays routing (TikTok's edit window);
     ``routable`` is false while the channel says the order cannot ship yet
-    (TikTok's ``UNPAID`` and ``ON_HOLD``).
+    (TikTok's ``UNPAID`` and ``ON_HOLD``); ``shipped`` is true when the
+    channel reports the order already shipped, so a first pull of it records
+    it as fulfilled rather than routing it.
     """
 
     external_id: str
@@ -61,6 +63,7 @@ class OrderRecord:
     cancelled: bool = False
     fulfilled_by_channel: bool = False
     routable: bool = True
+    shipped: bool = False
     hold_until: datetime | None = None
     channel_warehouse_id: str = ""
     raw: dict = field(default_factory=dict, compare=False, repr=False)

@@ -91,6 +91,9 @@ def _initial_status(record: OrderRecord) -> str:
         return Order.Status.CANCELLED
     if record.fulfilled_by_channel:
         return Order.Status.FULFILLED_BY_CHANNEL
+    if record.shipped:
+        # Shipped before the hub saw it: nothing to route or commit.
+        return Order.Status.FULFILLED
     if not record.routable:
         return Order.Status.ON_HOLD
     return Order.Status.NEW

@@ -92,6 +92,7 @@ def order_from_payload(payload: dict) -> OrderRecord:
             country_code=address.get("country_code") or "",
         ),
         cancelled=status == CANCELLED,
+        shipped=status == "DISPATCHED",
         lines=lines,
         raw=payload,
     )

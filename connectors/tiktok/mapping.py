@@ -24,6 +24,10 @@ from connectors.records import (
 )
 
 NOT_ROUTABLE_STATUSES = frozenset({"UNPAID", "ON_HOLD"})
+#: Statuses of an order whose every package has left the seller.
+SHIPPED_STATUSES = frozenset(
+    {"AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED"}
+)
 # The order API uses CANCELLED, but the order status webhook documents CANCEL.
 CANCELLED_STATUSES = frozenset({"CANCELLED", "CANCEL"})
 CANCELLED_LINE_STATUSES = frozenset({"CANCELLED", "CANCEL"})
@@ -256,6 +260,7 @@ def order_record(order: Mapping, *, hold_minutes: int = 0) -> OrderRecord:
         cancelled=status in CANCELLED_STATUSES,
         fulfilled_by_channel=order.get("fulfillment_type") == FULFILLED_BY_TIKTOK,
         routable=status not in NOT_ROUTABLE_STATUSES,
+        shipped=status in SHIPPED_STATUSES,
         hold_until=hold_until,
         channel_warehouse_id=_text(order.get("warehouse_id")),
         raw=dict(order),
