@@ -1,3 +1,4 @@
+import pytest
 import responses
 from django.contrib.auth import get_user_model
 
@@ -30,7 +31,8 @@ def test_support_page_lists_account(client, account):
     assert response.status_code == 200
     html = response.content.decode()
     assert "junction-test / hub-client" in html
-    assert "s3cret-client-value" in html
+    assert "s3cret-client-value" not in html
+    assert "••••••ue" in html
     assert HUB_URL in html
     assert "thg-demo" in html
     assert "••••••23" in html
@@ -280,3 +282,20 @@ def test_generate_demo_orders_unknown_realm(db):
 
     assert "No THG sandbox account in realm 'nowhere'" in result
     assert SandboxOrder.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_support_page_lists_events_and_masks_secret(client):
+    from connectors.thg.sandbox import services
+    from connectors.thg.sandbox.models import SandboxEvent
+
+    account = services.ensure_account("page", "hub", "page-client-secret-123")
+    services.add_listings(account, [("5012345678900", "Blue mug")])
+    services.generate_orders(account, 1, seed=1)
+    event = SandboxEvent.objects.get(account=account)
+
+    page = client.get("/sandbox/thg/support/").content.decode()
+
+    assert event.event_id in page
+    assert "order.created" in page
+    assert "page-client-secret-123" not in page

@@ -1,7 +1,9 @@
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from django.conf import settings
@@ -35,7 +37,13 @@ class Command(BaseCommand):
             raise CommandError(f"--port {port} is not a TCP port; use 1 to 65535.")
         base_url = f"http://127.0.0.1:{port}"
         call_command("migrate", interactive=False, verbosity=0)
-        summary = demo.load(base_url)
+        # Loading writes a stock movement and queues a task per product and
+        # location; an INFO line for each would bury the login below.
+        logging.disable(logging.INFO)
+        try:
+            summary = demo.load(base_url)
+        finally:
+            logging.disable(logging.NOTSET)
         sync_schedules()
         ensure_doctor_schedule()
         Schedule.objects.update_or_create(
@@ -50,9 +58,9 @@ class Command(BaseCommand):
             },
         )
         self.stdout.write(
-            f"Demo data ready: {summary.products} products, connector "
-            f"{summary.connector.name!r}, {summary.sandbox_orders} orders waiting "
-            "in the THG sandbox."
+            f"Demo data ready: {summary.products} products, connectors "
+            f"{summary.connector.name!r} and {demo.TIKTOK_CONNECTOR_NAME!r}, "
+            f"{summary.sandbox_orders} orders waiting in the THG sandbox."
         )
         if setup_only:
             return
@@ -79,26 +87,34 @@ class Command(BaseCommand):
             )
         )
         processes = {"web server": web, "worker": worker}
-        # A SIGTERM (from a process manager or `timeout`) stops both, as Ctrl-C.
-        signal.signal(signal.SIGTERM, _interrupt)
+        stop_requested = threading.Event()
+
+        def request_stop(signum, frame):
+            stop_requested.set()
+
+        # Ctrl-C reaches the whole process group at once, so the children may
+        # exit a moment before this process notices: a flag, not an
+        # exception, tells a requested stop from a crash.
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
         exited = []
         try:
-            while not exited:
-                time.sleep(0.5)
+            while not stop_requested.is_set():
                 exited = [n for n, p in processes.items() if p.poll() is not None]
-        except KeyboardInterrupt:
-            self.stdout.write("Stopping the web server and the worker…")
+                if exited:
+                    # Give a signal that is on its way a second to arrive.
+                    stop_requested.wait(1.0)
+                    break
+                stop_requested.wait(0.5)
         finally:
+            if stop_requested.is_set():
+                self.stdout.write("Stopping the web server and the worker…")
             _stop(processes.values())
-        if exited:
+        if exited and not stop_requested.is_set():
             raise CommandError(
                 f"The {' and the '.join(exited)} stopped unexpectedly; see the "
                 "output above."
             )
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def _stop(processes) -> None:

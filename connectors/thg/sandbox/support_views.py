@@ -38,6 +38,7 @@ class AccountPanel:
 
     account: SandboxAccount
     password_masked: str
+    client_secret_masked: str
     order_counts: dict
     listing_count: int
     pending_event_count: int
@@ -64,6 +65,7 @@ def _panel(account: SandboxAccount) -> AccountPanel:
     return AccountPanel(
         account=account,
         password_masked=mask(account.hub_password),
+        client_secret_masked=mask(account.client_secret),
         order_counts=order_counts,
         listing_count=account.listings.count(),
         pending_event_count=services.pending_events(account).count(),
@@ -73,9 +75,7 @@ def _panel(account: SandboxAccount) -> AccountPanel:
         ),
         stock_updates=list(account.stock_updates.order_by("-pk")[:RECENT_ROWS]),
         returns=list(account.returns.order_by("-pk")[:RECENT_ROWS]),
-        events=list(
-            account.events.prefetch_related("deliveries").order_by("-pk")[:RECENT_ROWS]
-        ),
+        events=_event_rows(account),
     )
 
 
