@@ -27,3 +27,21 @@ def stream_function(connector: Connector, stream: str):
             f"{', '.join(streams)}."
         )
     return streams[stream]
+
+
+def route_waiting(context) -> None:
+    """Route the connector's orders that wait for stock or whose hold ended.
+
+    Orders still waiting for stock are not failures: they keep their
+    exception, count as unchanged, and are routed once stock arrives.
+    """
+    from orders.routing import route_pending
+
+    summary = route_pending(connector=context.connector)
+    context.count(
+        fetched=summary.routed + summary.no_stock + summary.skipped,
+        updated=summary.routed,
+        unchanged=summary.skipped + summary.no_stock,
+    )
+    if summary.no_stock:
+        context.run.progress = f"{summary.no_stock} orders wait for stock."

@@ -18,6 +18,7 @@ from catalog import gtin
 from catalog.models import ChannelListing, IdentifierMapping, Product
 from connectors.models import Connector, OutboxMessage, Stream
 from connectors.outbox import deliver_pending
+from connectors.streams import route_waiting
 from inventory.models import InventorySnapshot
 from orders.ingestion import upsert_orders
 from orders.models import Order
@@ -181,19 +182,6 @@ def _route(order_ids: list[int]) -> None:
     from orders.routing import route_orders
 
     route_orders(Order.objects.filter(pk__in=order_ids))
-
-
-def route_waiting(context) -> None:
-    """Route the connector's orders that wait for stock or whose hold ended."""
-    from orders.routing import route_pending
-
-    summary = route_pending(connector=context.connector)
-    context.count(
-        fetched=summary.routed + summary.no_stock + summary.skipped,
-        updated=summary.routed,
-        unchanged=summary.skipped,
-        failed=summary.no_stock,
-    )
 
 
 def pull_returns(

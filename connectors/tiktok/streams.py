@@ -18,6 +18,7 @@ from connectors.errors import PermanentError
 from connectors.models import Connector, OutboxMessage, Stream
 from connectors.outbox import deliver_pending
 from connectors.records import StockItemResult
+from connectors.streams import route_waiting
 
 from . import mapping
 from .catalog import sync_catalog
@@ -155,19 +156,6 @@ def fetch_orders(connector: Connector, order_ids: Iterable[str], *, client=None)
     result.failed += unreadable
     _route(result.routable_ids)
     return result
-
-
-def route_waiting(context) -> None:
-    """Route the connector's orders that wait for stock or whose hold ended."""
-    from orders.routing import route_pending
-
-    summary = route_pending(connector=context.connector)
-    context.count(
-        fetched=summary.routed + summary.no_stock + summary.skipped,
-        updated=summary.routed,
-        unchanged=summary.skipped,
-        failed=summary.no_stock,
-    )
 
 
 # Returns ------------------------------------------------------------------

@@ -239,3 +239,15 @@ def test_replay_reprocesses_a_failed_event(
     assert event.attempts == 1
     connector.refresh_from_db()
     assert connector.status == Connector.Status.CONNECTED
+
+
+def test_backfill_command_names_a_bad_date():
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    Connector.objects.create(kind="thg", name="THG dates")
+
+    with pytest.raises(CommandError) as error:
+        call_command("backfill_orders", "THG dates", "--since", "notadate")
+
+    assert "--since 'notadate': not a date; use YYYY-MM-DD." in str(error.value)

@@ -68,8 +68,16 @@ class Command(BaseCommand):
             self.stderr.write(f"Rejected: {error}")
 
         if report.blocked:
-            raise CommandError(report.summary())
+            summary = report.summary().replace(
+                "choose to skip bad rows", "run again with --skip-bad-rows"
+            )
+            if options["dry_run"]:
+                summary = f"Dry run: {summary}"
+            raise CommandError(summary)
+        summary = report.summary()
+        if options["dry_run"]:
+            summary = f"Dry run, nothing written: {summary}"
         if report.rejected:
-            self.stdout.write(self.style.WARNING(report.summary()))
+            self.stdout.write(self.style.WARNING(summary))
         else:
-            self.stdout.write(self.style.SUCCESS(report.summary()))
+            self.stdout.write(self.style.SUCCESS(summary))
