@@ -250,4 +250,4 @@ def test_backfill_command_names_a_bad_date():
     with pytest.raises(CommandError) as error:
         call_command("backfill_orders", "THG dates", "--since", "notadate")
 
-    assert "--since 'notadate': not a date; use YYYY-MM-DD." in str(error.value)
+    assert "--since: 'notadate' is not a date; use YYYY-MM-DD." in str(error.value)

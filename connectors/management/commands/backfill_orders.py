@@ -28,8 +28,12 @@ class Command(BaseCommand):
             raise CommandError(f"{connector} is not a THG connector.")
         form = BackfillForm({"since": since, "until": until or ""})
         if not form.is_valid():
+            given = {"since": since, "until": until}
             problems = " ".join(
-                f"--{field}: {' '.join(errors)}"
+                f"--{field}: {' '.join(errors)}".replace(
+                    "Enter a valid date.",
+                    f"{given[field]!r} is not a date; use YYYY-MM-DD.",
+                )
                 for field, errors in form.errors.items()
             )
             raise CommandError(problems)
