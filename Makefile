@@ -14,7 +14,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed
+# Development settings for manage.py commands run by hand next to the demo.
+.env:
+	printf '# Development settings written by make demo; see .env.example.\nDEBUG=true\nSANDBOX_ENABLED=true\n' > $@
+
+demo: $(VENV)/.installed .env
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
 	DEBUG=true SANDBOX_ENABLED=true $(BIN)/python manage.py demo --port $(PORT)
 
