@@ -320,10 +320,7 @@ NOT_SECRET = re.compile(
     r"_hash$|_prefix$|_expires_at$|_issued_at$|_lifetime|token_endpoint$", re.I
 )
 #: Admins outside this area that still show secrets in their forms.
-KNOWN_GAPS = {
-    "tiktok_sandbox.SandboxApp": "the TikTok sandbox admin shows the app secret",
-    "tiktok_sandbox.SandboxToken": "the TikTok sandbox admin shows tokens",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _admin_labels():

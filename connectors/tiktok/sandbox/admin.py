@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from connectors.crypto import mask
+
 from . import models
 
 
@@ -12,6 +14,14 @@ class SandboxAppAdmin(admin.ModelAdmin):
         "redirect_url",
         "throttle_remaining",
     ]
+    # The app secret is the merchant's secret too: shown masked, never edited
+    # here (the demo and the tests set it through the sandbox API).
+    exclude = ["app_secret"]
+    readonly_fields = ["masked_app_secret"]
+
+    @admin.display(description="app secret")
+    def masked_app_secret(self, app):
+        return mask(app.app_secret)
 
 
 @admin.register(models.SandboxShop)
@@ -72,6 +82,16 @@ class SandboxAuthCodeAdmin(admin.ModelAdmin):
 @admin.register(models.SandboxToken)
 class SandboxTokenAdmin(admin.ModelAdmin):
     list_display = ["pk", "app", "access_expires_at", "refreshed_at", "revoked"]
+    exclude = ["access_token", "refresh_token"]
+    readonly_fields = ["masked_access_token", "masked_refresh_token"]
+
+    @admin.display(description="access token")
+    def masked_access_token(self, token):
+        return mask(token.access_token)
+
+    @admin.display(description="refresh token")
+    def masked_refresh_token(self, token):
+        return mask(token.refresh_token)
 
 
 @admin.register(models.SandboxWebhookDelivery)
