@@ -34,12 +34,15 @@ def close_sessions(monkeypatch, live_server, transactional_db):
         opened.append(self)
 
     monkeypatch.setattr(requests.Session, "__init__", remember)
+    # The live server lives for the whole session; join only the request
+    # threads this test started, not ones other tests' clients keep alive.
+    before = set(threading.enumerate())
     yield
     for session in opened:
         session.close()
     # Let the server threads see the closed sockets while the live server
     # still shares the test database connection with them.
-    for thread in threading.enumerate():
+    for thread in set(threading.enumerate()) - before:
         if "process_request_thread" in thread.name:
             thread.join(timeout=5)
 
