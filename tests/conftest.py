@@ -14,3 +14,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Start each test with no cached THG token and an empty Django cache
+    (the inbound-auth throttle counts failures there)."""
+    from django.core.cache import cache
+
+    from connectors.thg.client import token_cache
+
+    token_cache.clear()
+    cache.clear()
+    yield
+    token_cache.clear()
