@@ -105,7 +105,10 @@ def run_action(page, changelist_url, pk, action):
     page.goto(changelist_url)
     page.check(f"input[name=_selected_action][value='{pk}']")
     page.select_option("select[name=action]", action)
-    page.click("button[name=index]")
+    # Wait for the action's page, or a caller may read the changelist it
+    # is leaving (a slow action ran out the race on a loaded machine).
+    with page.expect_navigation():
+        page.click("button[name=index]")
 
 
 def messages(page) -> list[str]:
