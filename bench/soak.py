@@ -177,7 +177,14 @@ def fulfil_routed(connector) -> int:
 
     count = 0
     for order in Order.objects.filter(connector=connector, status="routed"):
-        lines = {line.pk: line.quantity_open for line in order.lines.all()}
+        lines = {
+            line.pk: line.quantity_open
+            for line in order.lines.all()
+            if line.quantity_open
+        }
+        if not lines:
+            # Every line was cancelled after routing: nothing to ship.
+            continue
         create_fulfillment(
             order,
             order.location,
