@@ -143,13 +143,13 @@ def _measure(client, path: str, repeats: int) -> dict:
 
     response = client.get(path)
     if response.status_code != 200:
-        raise SystemExit(f"GET {path} answered {response.status_code}.")
+        raise SystemExit(f"GET {path} returned HTTP {response.status_code}.")
     counts, seconds = [], []
     for _ in range(repeats):
         with CaptureQueriesContext(connection) as queries, Timer() as timer:
             response = client.get(path)
         if response.status_code != 200:
-            raise SystemExit(f"GET {path} answered {response.status_code}.")
+            raise SystemExit(f"GET {path} returned HTTP {response.status_code}.")
         counts.append(len(queries))
         seconds.append(timer.seconds)
     if len(set(counts)) != 1:

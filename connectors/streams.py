@@ -1,4 +1,4 @@
-"""Which streams each connector kind has, and the function that runs each."""
+"""The streams of each connector kind, and the function that runs each."""
 
 from importlib import import_module
 
@@ -15,7 +15,7 @@ def _module(connector: Connector):
 
 
 def streams_for(connector: Connector) -> list[str]:
-    """The kind's streams, in the order one full cycle runs them."""
+    """Return the kind's streams, in the order one full cycle runs them."""
     return list(_module(connector).STREAMS)
 
 

@@ -216,7 +216,7 @@ def pull_returns(
                 page_newest = max(record.updated_at for record in records)
                 newest = max(newest, page_newest) if newest else page_newest
             # A return for an order the hub lacks stays behind the cursor,
-            # so the next pull sees it again once the order is in.
+            # so the next pull fetches it again once the order is in.
             if not result.failed:
                 context.save_cursor(cursor_time=newest)
         context.count(
@@ -249,7 +249,7 @@ def push_fulfillments(context, client: THGClient | None = None) -> None:
 
 
 def stock_identifiers(connector: Connector, product_ids=None) -> dict[int, str]:
-    """Map products to the UPC THG knows them by, under the connector's strategy.
+    """Map products to their THG UPC, under the connector's strategy.
 
     ``product_ids`` limits the lookup to those products (in chunks).
     """
